@@ -1,0 +1,33 @@
+# Every target bootstraps .venv on a fresh machine (python3 >= 3.11 is all it needs).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export JAX_PLATFORMS ?= cpu
+
+.PHONY: demo test test-all lint format clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/sciml demo --out runs/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m ''
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sciml tests benchmarks examples
+	$(VENV)/bin/ruff format --check sciml tests benchmarks examples
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix sciml tests benchmarks examples
+	$(VENV)/bin/ruff format sciml tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

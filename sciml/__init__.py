@@ -1,0 +1,3 @@
+"""sciml: neural PDE solvers in JAX."""
+
+__version__ = "0.1.0"

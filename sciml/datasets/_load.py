@@ -1,0 +1,249 @@
+"""Open PDEBench-layout HDF5 files (ours and PDEBench's own) lazily."""
+
+import errno
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sciml.datasets._hdf5 import (
+    PROVENANCE_PREFIX,
+    T_CONVENTION,
+    T_COORD,
+    TENSOR,
+    X_COORD,
+    Y_COORD,
+)
+from sciml.datasets._lazy import LazyArray
+
+_NAME_PARAM = re.compile(r"^([A-Za-z]+)([-+]?(?:\d|\.\d).*)$")
+_CHECK_BYTES = 64 * 2**20
+_HDF5_SUFFIXES = {".hdf5", ".h5", ".hdf", ".he5"}
+
+
+def params_from_filename(name: str | os.PathLike) -> dict[str, float]:
+    """Read the PDE parameters PDEBench puts in a file name.
+
+    `1D_Advection_Sols_beta0.4.hdf5` gives `{"beta": 0.4}`, `ReacDiff_Nu0.5_Rho1.0.hdf5`
+    gives `{"nu": 0.5, "rho": 1.0}`: every `_`-separated token made of letters then a
+    number; names are lower-cased.
+
+    **Arguments:**
+
+    - `name`: a file name or path.
+
+    **Returns:**
+
+    A dict from lower-case parameter name to value.
+    """
+    file = Path(name)
+    stem = file.stem if file.suffix.lower() in _HDF5_SUFFIXES else file.name
+    params: dict[str, float] = {}
+    for token in stem.split("_"):
+        match = _NAME_PARAM.match(token)
+        if match is None:
+            continue
+        try:
+            params[match.group(1).lower()] = float(match.group(2))
+        except ValueError:
+            continue
+    return params
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+class PDEBenchDataset:
+    """An open PDEBench-layout file; use `load` to make one.
+
+    Attributes: `u` (a lazy `(samples, t, x[, y], channels)` view), `x`, `y` (or
+    `None`), `t` (numpy arrays; `t` has one entry per saved frame), `params`,
+    `provenance`, `path`, `n_samples`, `n_t`, `spatial_shape`, `n_channels`. Close it
+    with `.close()` or use it as a context manager.
+
+    **Arguments:**
+
+    - `path`: the file's path (for messages and parameters from its name).
+    - `file`: the open `h5py.File`, already checked to hold the PDEBench keys.
+    """
+
+    def __init__(self, path: Path, file: h5py.File):
+        self.path = path
+        self._file = file
+        tensor = file[TENSOR]
+        n_space = 2 if Y_COORD in file else 1
+        if tensor.ndim not in (2 + n_space, 3 + n_space):
+            raise ValueError(
+                f"{path}: `{TENSOR}` has shape {tensor.shape}; a "
+                f"{n_space}-D file (judging by the coordinates present) needs rank "
+                f"{2 + n_space} or {3 + n_space} (samples, t, space..., [channels])."
+            )
+        self.u = LazyArray(tensor, has_channel_axis=tensor.ndim == 3 + n_space)
+        self.x = self._coordinate(X_COORD, self.u.shape[2])
+        self.y = self._coordinate(Y_COORD, self.u.shape[3]) if n_space == 2 else None
+        t = np.asarray(file[T_COORD][()])
+        n_t = self.u.shape[1]
+        if t.ndim != 1 or t.shape[0] not in (n_t, n_t + 1):
+            raise ValueError(
+                f"{path}: `{T_COORD}` has shape {t.shape} but `{TENSOR}` has {n_t} "
+                f"frames; expected {n_t} (exact) or {n_t + 1} (PDEBench) entries."
+            )
+        self.t = t[:n_t]
+        self.provenance: dict[str, Any] = {}
+        attr_params: dict[str, Any] = {}
+        for key, value in file.attrs.items():
+            value = _plain(value)
+            if key.startswith(PROVENANCE_PREFIX):
+                name = key[len(PROVENANCE_PREFIX) :]
+                if name == "params" and isinstance(value, str):
+                    value = json.loads(value)
+                self.provenance[name] = value
+            elif key != T_CONVENTION:
+                attr_params[key.lower()] = value
+        self.params = params_from_filename(path)
+        for key, value in attr_params.items():
+            named = self.params.get(key)
+            if isinstance(named, float) and isinstance(value, int | float):
+                if not np.isclose(named, value, rtol=1e-3):
+                    warnings.warn(
+                        f"{path}: the file name says {key}={named} but the attribute "
+                        f"says {value}; using the attribute.",
+                        stacklevel=3,
+                    )
+            self.params[key] = value
+
+    def _coordinate(self, key: str, n: int) -> np.ndarray:
+        values = np.asarray(self._file[key][()])
+        if values.shape != (n,):
+            raise ValueError(
+                f"{self.path}: `{key}` has shape {values.shape}, but `{TENSOR}` has "
+                f"{n} points on that axis."
+            )
+        return values
+
+    @property
+    def n_samples(self) -> int:
+        return self.u.shape[0]
+
+    @property
+    def n_t(self) -> int:
+        return self.u.shape[1]
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return self.u.shape[2:-1]
+
+    @property
+    def n_channels(self) -> int:
+        return self.u.shape[-1]
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    def __repr__(self) -> str:
+        return (
+            f"PDEBenchDataset({str(self.path)!r}, n_samples={self.n_samples}, "
+            f"n_t={self.n_t}, spatial_shape={self.spatial_shape}, "
+            f"n_channels={self.n_channels}, params={self.params})"
+        )
+
+    def close(self) -> None:
+        """Close the file; the lazy view `u` cannot be read afterwards."""
+        self._file.close()
+
+    def __enter__(self) -> "PDEBenchDataset":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def check_finite(self) -> None:
+        """Scan `u` block by block (about 64 MiB each) for NaN or inf.
+
+        **Raises:**
+
+        `ValueError` naming the file and the first sample holding a non-finite value.
+        """
+        sample_bytes = self.u.dtype.itemsize * max(1, int(np.prod(self.u.shape[1:])))
+        step = max(1, _CHECK_BYTES // sample_bytes)
+        for start in range(0, self.n_samples, step):
+            block = self.u[start : start + step]
+            finite = np.isfinite(block.reshape(block.shape[0], -1)).all(axis=1)
+            if not finite.all():
+                bad = start + int(np.argmin(finite))
+                raise ValueError(
+                    f"{self.path}: sample {bad} contains NaN or inf (first such "
+                    "sample). Regenerate the file or drop that sample."
+                )
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "No such PDEBench file", str(path))
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; pass the path of an .hdf5 file.")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file (wrong format or corrupted).")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(
+            f"{path} could not be opened as HDF5 (truncated or corrupted?): {error}"
+        ) from error
+
+
+def load(path: str | os.PathLike, *, check_finite: bool = False) -> PDEBenchDataset:
+    """Open a PDEBench-layout HDF5 file without reading its `tensor`.
+
+    Reads both sciml's files and PDEBench's (whose `t-coordinate` has T + 1 entries;
+    the first T are kept). Parameters come from the root attributes merged with the
+    file name (`1D_Burgers_Sols_Nu0.01.hdf5` gives `{"nu": 0.01}`); the attributes
+    win where both exist.
+
+    **Arguments:**
+
+    - `path`: the `.hdf5` file.
+    - `check_finite`: scan the whole tensor for NaN/inf now (slow on big files);
+        `ds.check_finite()` does the same later.
+
+    **Returns:**
+
+    An open `PDEBenchDataset`; close it, or use it in a `with` block.
+    """
+    path = Path(path)
+    file = _open(path)
+    try:
+        keys = sorted(file.keys())
+        if TENSOR not in file:
+            if any(isinstance(file[key], h5py.Group) for key in keys):
+                raise NotImplementedError(
+                    f"{path} stores one group per sample (the diffusion-sorption "
+                    f"layout; groups {keys[:3]}...). That layout is not supported yet."
+                )
+        missing = [key for key in (TENSOR, X_COORD, T_COORD) if key not in file]
+        if missing:
+            raise ValueError(
+                f"{path} is HDF5 but not in the PDEBench layout: it has keys {keys}, "
+                f"missing {missing}. Expected datasets {[TENSOR, X_COORD, T_COORD]} "
+                f"(plus {Y_COORD!r} for 2-D) at the root. Fix: write the file with "
+                "sciml.datasets.write, or rename/add those datasets."
+            )
+        dataset = PDEBenchDataset(path, file)
+        if check_finite:
+            dataset.check_finite()
+    except BaseException:
+        file.close()
+        raise
+    return dataset

@@ -1,0 +1,35 @@
+"""Activation functions known by name, so models can be saved and rebuilt."""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS: dict[str, Callable] = {
+    "tanh": jnp.tanh,
+    "relu": jax.nn.relu,
+    "gelu": jax.nn.gelu,
+    "silu": jax.nn.silu,
+    "swish": jax.nn.silu,
+    "elu": jax.nn.elu,
+    "softplus": jax.nn.softplus,
+    "sigmoid": jax.nn.sigmoid,
+    "sin": jnp.sin,
+    "identity": lambda x: x,
+}
+
+
+def get_activation(activation: str | Callable) -> Callable:
+    """Return the activation function for a name in `ACTIVATIONS`, or a callable as is.
+
+    Pass activations by name where you can: a model built with a named activation
+    can be saved with `sciml.training.save_model` and rebuilt without your code.
+    """
+    if callable(activation):
+        return activation
+    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
+        return ACTIVATIONS[activation.lower()]
+    raise ValueError(
+        f"Unknown activation {activation!r}. Expected one of {sorted(ACTIVATIONS)} "
+        "or a callable, e.g. activation='gelu'."
+    )

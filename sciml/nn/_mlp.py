@@ -1,0 +1,89 @@
+"""Multi-layer perceptron."""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._activations import get_activation
+from ._checks import positive_int
+
+
+class MLP(eqx.Module):
+    r"""A fully connected network $x \mapsto W_{L}\sigma(\dots\sigma(W_1 x + b_1)\dots)
+    + b_L$, optionally with LayerNorm after each hidden affine map.
+
+    **Arguments:**
+
+    - `in_size`: input dimension.
+    - `out_size`: output dimension.
+    - `width`: hidden width.
+    - `depth`: number of hidden layers (0 gives an affine map).
+    - `activation`: a name from `sciml.nn.ACTIVATIONS` or a callable.
+    - `layer_norm`: apply LayerNorm before each hidden activation.
+    - `final_activation`: applied to the output (default: none).
+    - `key`: PRNG key for the initialisation.
+
+    Input `(in_size,)`, output `(out_size,)`; `jax.vmap` for batches.
+    """
+
+    layers: tuple[eqx.nn.Linear, ...]
+    norms: tuple[eqx.nn.LayerNorm, ...]
+    in_size: int = eqx.field(static=True)
+    out_size: int = eqx.field(static=True)
+    width: int = eqx.field(static=True)
+    depth: int = eqx.field(static=True)
+    activation: str | Callable = eqx.field(static=True)
+    layer_norm: bool = eqx.field(static=True)
+    final_activation: str | Callable | None = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        out_size: int,
+        width: int = 64,
+        depth: int = 3,
+        activation: str | Callable = "tanh",
+        layer_norm: bool = False,
+        final_activation: str | Callable | None = None,
+        *,
+        key: PRNGKeyArray,
+    ):
+        self.in_size = positive_int("in_size", in_size, "MLP")
+        self.out_size = positive_int("out_size", out_size, "MLP")
+        self.width = positive_int("width", width, "MLP")
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"MLP: expected `depth` >= 0 (an int), got {depth!r}.")
+        self.depth = depth
+        get_activation(activation)  # fail early on an unknown name
+        if final_activation is not None:
+            get_activation(final_activation)
+        self.activation = activation
+        self.final_activation = final_activation
+        self.layer_norm = bool(layer_norm)
+        sizes = [in_size] + [width] * depth + [out_size]
+        keys = jax.random.split(key, depth + 1)
+        self.layers = tuple(
+            eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+        )
+        self.norms = tuple(eqx.nn.LayerNorm(width) for _ in range(depth if layer_norm else 0))
+
+    def __call__(self, x: Float[Array, " in_size"]) -> Float[Array, " out_size"]:
+        if x.shape != (self.in_size,):
+            raise ValueError(
+                f"MLP expected one unbatched input of shape ({self.in_size},), got "
+                f"{x.shape}. Use jax.vmap(mlp) for a batch."
+            )
+        act = get_activation(self.activation)
+        for i, layer in enumerate(self.layers[:-1]):
+            x = layer(x)
+            if self.layer_norm:
+                x = self.norms[i](x)
+            x = act(x)
+        x = self.layers[-1](x)
+        if self.final_activation is not None:
+            x = get_activation(self.final_activation)(x)
+        return x
+
+

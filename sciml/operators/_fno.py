@@ -1,0 +1,131 @@
+"""Fourier neural operator (N-d)."""
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..nn import SpectralConv, get_activation
+from ..nn._checks import int_tuple, positive_int
+
+
+def grid_coordinates(grid: tuple[int, ...], dtype=jnp.float32) -> Float[Array, "d *grid"]:
+    r"""Cell-centre coordinates $x_i = (i + \tfrac12)/n$ of a unit grid, channel-first.
+
+    Resolution-consistent: the same physical point has the same coordinate on every
+    grid, which the spatial-refinement test of a trained FNO relies on.
+    """
+    axes = [(jnp.arange(n, dtype=dtype) + 0.5) / n for n in grid]
+    return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
+
+
+class FNO(eqx.Module):
+    r"""Fourier neural operator on a periodic (or zero-padded) N-d grid.
+
+    $v_0 = P(a)$, $v_{l+1} = \sigma(K_l v_l + W_l v_l)$, $u = Q(v_L)$, where $P$ lifts
+    the input channels (plus grid coordinates, if `append_grid`) to `width` channels
+    pointwise, $K_l$ is a `SpectralConv`, $W_l$ a pointwise linear skip, and $Q$ a
+    pointwise two-layer projection. No activation follows the last Fourier layer
+    (Li et al., "Fourier Neural Operator for Parametric PDEs", ICLR 2021).
+
+    **Arguments:**
+
+    - `in_channels`, `out_channels`: channel counts of input and output fields.
+    - `modes`: Fourier modes per spatial axis; an int means a 1-D model, a sequence
+      gives one entry per axis (e.g. `(12, 12)` for 2-D).
+    - `width`: channels of the hidden fields.
+    - `n_layers`: number of Fourier layers $L$.
+    - `activation`: name from `sciml.nn.ACTIVATIONS` or a callable (default GELU).
+    - `append_grid`: append cell-centre coordinates in $[0, 1)$ as input channels.
+    - `padding`: zero-pad each spatial axis by this many points on the right before
+      the Fourier layers, for non-periodic problems (0 for periodic).
+    - `projection_width`: hidden width of the projection $Q$.
+    - `key`: PRNG key.
+
+    Input `(in_channels, *grid)`, output `(out_channels, *grid)`; `jax.vmap` for a
+    batch. The same model runs on any grid with at least `2 * modes` points per axis.
+    """
+
+    lift: eqx.nn.Conv
+    spectral: tuple[SpectralConv, ...]
+    skips: tuple[eqx.nn.Conv, ...]
+    proj_hidden: eqx.nn.Conv
+    proj_out: eqx.nn.Conv
+    in_channels: int = eqx.field(static=True)
+    out_channels: int = eqx.field(static=True)
+    modes: tuple[int, ...] = eqx.field(static=True)
+    width: int = eqx.field(static=True)
+    n_layers: int = eqx.field(static=True)
+    activation: str | Callable = eqx.field(static=True)
+    append_grid: bool = eqx.field(static=True)
+    padding: int = eqx.field(static=True)
+    projection_width: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        modes: int | Sequence[int],
+        width: int = 32,
+        n_layers: int = 4,
+        activation: str | Callable = "gelu",
+        append_grid: bool = True,
+        padding: int = 0,
+        projection_width: int = 128,
+        *,
+        key: PRNGKeyArray,
+    ):
+        self.in_channels = positive_int("in_channels", in_channels, "FNO")
+        self.out_channels = positive_int("out_channels", out_channels, "FNO")
+        self.modes = int_tuple("modes", modes, "FNO")
+        self.width = positive_int("width", width, "FNO")
+        self.n_layers = positive_int("n_layers", n_layers, "FNO")
+        self.projection_width = positive_int("projection_width", projection_width, "FNO")
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+            raise ValueError(f"FNO: expected `padding` >= 0 (an int), got {padding!r}.")
+        get_activation(activation)
+        self.activation = activation
+        self.append_grid = bool(append_grid)
+        self.padding = padding
+        d = len(self.modes)
+        lifted = in_channels + (d if append_grid else 0)
+        k_lift, k_spec, k_skip, k_p1, k_p2 = jax.random.split(key, 5)
+
+        def pointwise(cin, cout, k):
+            return eqx.nn.Conv(d, cin, cout, kernel_size=1, key=k)
+
+        self.lift = pointwise(lifted, width, k_lift)
+        self.spectral = tuple(
+            SpectralConv(width, width, self.modes, key=k)
+            for k in jax.random.split(k_spec, n_layers)
+        )
+        self.skips = tuple(
+            pointwise(width, width, k) for k in jax.random.split(k_skip, n_layers)
+        )
+        self.proj_hidden = pointwise(width, projection_width, k_p1)
+        self.proj_out = pointwise(projection_width, out_channels, k_p2)
+
+    def __call__(self, a: Float[Array, "cin *grid"]) -> Float[Array, "cout *grid"]:
+        d = len(self.modes)
+        if a.ndim != d + 1 or a.shape[0] != self.in_channels:
+            raise ValueError(
+                f"FNO expected one unbatched field of shape (C={self.in_channels}, "
+                f"{d} spatial axes), got {a.shape}. Fields are channel-first (C, X[, Y]);"
+                " use jax.vmap for a batch."
+            )
+        act = get_activation(self.activation)
+        grid = a.shape[1:]
+        if self.append_grid:
+            a = jnp.concatenate([a, grid_coordinates(grid, a.dtype)])
+        v = self.lift(a)
+        if self.padding:
+            v = jnp.pad(v, [(0, 0)] + [(0, self.padding)] * d)
+        for i, (spec, skip) in enumerate(zip(self.spectral, self.skips)):
+            v = spec(v) + skip(v)
+            if i < self.n_layers - 1:
+                v = act(v)
+        if self.padding:
+            v = v[(slice(None),) + tuple(slice(0, n) for n in grid)]
+        return self.proj_out(act(self.proj_hidden(v)))

@@ -1,0 +1,37 @@
+"""Training: a compiled step, the `fit` loop, checkpoints, logs and model files.
+
+Generic over any equinox module: nothing here imports sciml's model code. A loss is
+a plain function `loss_fn(model, batch, key) -> (scalar_loss, metrics_dict)`; the
+same function works in [`sciml.training.fit`][] and in a user's own optax loop
+built with [`sciml.training.make_step`][].
+"""
+
+from ._checkpoint import Checkpoints as Checkpoints
+from ._fit import (
+    FitResult as FitResult,
+    NonFiniteLossError as NonFiniteLossError,
+    fit as fit,
+)
+from ._serialise import (
+    load_model as load_model,
+    model_spec as model_spec,
+    save_model as save_model,
+)
+from ._step import (
+    TrainState as TrainState,
+    init_train_state as init_train_state,
+    make_step as make_step,
+)
+
+__all__ = [
+    "Checkpoints",
+    "FitResult",
+    "NonFiniteLossError",
+    "TrainState",
+    "fit",
+    "init_train_state",
+    "load_model",
+    "make_step",
+    "model_spec",
+    "save_model",
+]

@@ -1,0 +1,232 @@
+"""The jitted training step, its state and the in-graph NaN guard."""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Int, PRNGKeyArray, PyTree
+
+LossFn = Callable[[Any, Any, PRNGKeyArray], tuple[Any, dict[str, Any]]]
+StepFn = Callable[[Any, "TrainState"], tuple["TrainState", Array, dict[str, Array]]]
+
+
+class TrainState(eqx.Module):
+    """Everything a training run carries from one step to the next.
+
+    Build one with [`sciml.training.init_train_state`][]. A step with a non-finite
+    loss or gradient is skipped and recorded in `bad_step`; from then on every step
+    is a no-op, so the state stays the last good one.
+
+    **Arguments:**
+
+    - `model`: the equinox module being trained.
+    - `opt_state`: the optax state for the model's inexact-array parameters.
+    - `step`: int32 scalar, the number of updates applied so far. It is also the
+        index of the next batch.
+    - `key`: the base PRNG key. Step `i` uses `jax.random.fold_in(key, i)`, which
+        makes a run deterministic and resumable.
+    - `bad_step`: int32 scalar, `-1` while every step was finite, else the first
+        step whose loss or gradient was non-finite.
+    """
+
+    model: PyTree
+    opt_state: PyTree
+    step: Int[Array, ""]
+    key: PRNGKeyArray
+    bad_step: Int[Array, ""]
+
+
+def _as_typed_key(key: Any) -> PRNGKeyArray:
+    if not isinstance(key, jax.Array):
+        raise ValueError(
+            f"Expected `key` to be a JAX PRNG key (e.g. `jax.random.key(0)`), got "
+            f"{type(key).__name__}. Fix: pass `key=jax.random.key(seed)`."
+        )
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(
+                f"Expected a single PRNG key (shape ()), got a batch of keys with "
+                f"shape {key.shape}. Fix: pass one key, e.g. `jax.random.key(0)`."
+            )
+        return key
+    if key.dtype == jnp.uint32 and key.shape == (2,):
+        return jax.random.wrap_key_data(key)
+    raise ValueError(
+        f"Expected a PRNG key, got an array of dtype {key.dtype} and shape "
+        f"{key.shape}. Fix: pass `key=jax.random.key(seed)`."
+    )
+
+
+def _fresh_copy(tree: PyTree) -> PyTree:
+    # The step donates its state: copying once up front keeps the caller's arrays
+    # alive and guarantees that no buffer appears twice among the donated inputs
+    # (an optimizer state may alias the parameters).
+    return jax.tree.map(
+        lambda x: jnp.array(x, copy=True) if eqx.is_array(x) else x, tree
+    )
+
+
+def init_train_state(
+    model: PyTree,
+    optimizer: optax.GradientTransformation,
+    *,
+    key: Any = None,
+    opt_state: PyTree = None,
+    step: int = 0,
+) -> TrainState:
+    """Create the state of a fresh training run.
+
+    The arrays are copied, so the step function may donate them without deleting
+    the caller's `model`.
+
+    **Arguments:**
+
+    - `model`: an equinox module; its parameters are
+        `eqx.filter(model, eqx.is_inexact_array)`.
+    - `optimizer`: an optax gradient transformation.
+    - `key`: base PRNG key (default `jax.random.key(0)`).
+    - `opt_state`: an optimizer state to start from (default
+        `optimizer.init(params)`).
+    - `step`: the step counter to start from.
+
+    **Returns:**
+
+    A [`sciml.training.TrainState`][] with `bad_step = -1`.
+    """
+    params = eqx.filter(model, eqx.is_inexact_array)
+    if not jax.tree.leaves(params):
+        raise ValueError(
+            f"Expected a model with at least one floating-point array parameter, "
+            f"got a {type(model).__name__} with none. Fix: pass an equinox module "
+            f"whose weights are JAX arrays."
+        )
+    if opt_state is None:
+        opt_state = optimizer.init(params)
+    key = jax.random.key(0) if key is None else _as_typed_key(key)
+    return TrainState(
+        model=_fresh_copy(model),
+        opt_state=_fresh_copy(opt_state),
+        step=jnp.asarray(step, dtype=jnp.int32),
+        key=jnp.array(key, copy=True),
+        bad_step=jnp.asarray(-1, dtype=jnp.int32),
+    )
+
+
+def _check_loss_output(out: Any) -> tuple[Array, dict[str, Array]]:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise ValueError(
+            f"Expected `loss_fn(model, batch, key)` to return a pair "
+            f"`(scalar_loss, metrics_dict)`, got {type(out).__name__}. Fix: return "
+            f"`loss, {{}}` when there are no metrics."
+        )
+    loss, metrics = out
+    loss = jnp.asarray(loss)
+    if loss.shape != () or not jnp.issubdtype(loss.dtype, jnp.floating):
+        raise ValueError(
+            f"Expected the loss to be a floating-point scalar, got shape "
+            f"{loss.shape} and dtype {loss.dtype}. Fix: reduce it, e.g. with "
+            f"`jnp.mean`."
+        )
+    if not isinstance(metrics, dict):
+        raise ValueError(
+            f"Expected the metrics to be a dict of scalar arrays, got "
+            f"{type(metrics).__name__}. Fix: return `loss, {{'name': value}}`."
+        )
+    for name, value in metrics.items():
+        if jnp.shape(value) != ():
+            raise ValueError(
+                f"Expected metric {name!r} to be a scalar, got shape "
+                f"{jnp.shape(value)}. Fix: reduce it, e.g. with `jnp.mean`."
+            )
+    return loss, {k: jnp.asarray(v) for k, v in metrics.items()}
+
+
+def _all_finite(tree: PyTree) -> Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    if not leaves:
+        return jnp.asarray(True)
+    return jnp.all(jnp.stack(leaves))
+
+
+def _make_step(
+    loss_fn: LossFn, optimizer: optax.GradientTransformation
+) -> tuple[StepFn, Callable]:
+    """Build the jitted step and return it with the traced function (for counts)."""
+
+    def _step(batch, state):
+        key = jax.random.fold_in(state.key, state.step)
+        params, static = eqx.partition(state.model, eqx.is_inexact_array)
+
+        def _loss(p):
+            return _check_loss_output(loss_fn(eqx.combine(p, static), batch, key))
+
+        (loss, metrics), grads = jax.value_and_grad(_loss, has_aux=True)(params)
+        updates, new_opt_state = optimizer.update(grads, state.opt_state, params)
+        new_params = eqx.apply_updates(params, updates)
+
+        finite = jnp.isfinite(loss) & _all_finite(grads)
+        already_bad = state.bad_step >= 0
+        ok = finite & ~already_bad
+        # Select between the updated and the previous arrays; non-array leaves
+        # (None, static config) are identical in both and pass through.
+        new = eqx.filter((new_params, new_opt_state), eqx.is_array)
+        old = eqx.filter((params, state.opt_state), eqx.is_array)
+        chosen = jax.lax.cond(ok, lambda: new, lambda: old)
+        (params_out, opt_out) = eqx.combine(
+            chosen, eqx.filter((params, state.opt_state), eqx.is_array, inverse=True)
+        )
+        bad_step = jnp.where(
+            already_bad | finite, state.bad_step, state.step.astype(jnp.int32)
+        )
+        new_state = TrainState(
+            model=eqx.combine(params_out, static),
+            opt_state=opt_out,
+            step=state.step + ok.astype(state.step.dtype),
+            key=state.key,
+            bad_step=bad_step.astype(jnp.int32),
+        )
+        return new_state, loss, metrics
+
+    traced = eqx.debug.assert_max_traces(_step, max_traces=1)
+    return eqx.filter_jit(traced, donate="all-except-first"), traced
+
+
+def make_step(loss_fn: LossFn, optimizer: optax.GradientTransformation) -> StepFn:
+    """Build a jitted training step for any equinox model.
+
+    The step computes the loss and its gradient with respect to
+    `eqx.filter(model, eqx.is_inexact_array)`, applies the optimizer update and
+    advances the step counter. It is compiled once with `eqx.filter_jit`, donates
+    the state's buffers (the batch is not donated) and raises if it is ever traced
+    a second time (a recompile, e.g. from a batch of a new shape).
+
+    NaN guard: if the loss or any gradient is non-finite the update is skipped, the
+    step is recorded in `state.bad_step`, and every later step is a no-op, so the
+    state stays the last good one. Check `state.bad_step` on the host now and then
+    (e.g. when logging) rather than every step.
+
+    ```python
+    step = make_step(loss_fn, optax.adam(1e-3))
+    state = init_train_state(model, optax.adam(1e-3), key=jax.random.key(0))
+    for batch in batches:
+        state, loss, metrics = step(batch, state)  # `state` is donated
+    ```
+
+    **Arguments:**
+
+    - `loss_fn`: `loss_fn(model, batch, key) -> (scalar_loss, metrics)` where
+        `metrics` is a dict of scalar arrays. The key for step `i` is
+        `jax.random.fold_in(state.key, i)`.
+    - `optimizer`: an optax gradient transformation; the same one that built
+        `state.opt_state`.
+
+    **Returns:**
+
+    `step(batch, state) -> (state, loss, metrics)`. The input `state` is donated:
+    use only the returned one.
+    """
+    step, _ = _make_step(loss_fn, optimizer)
+    return step

@@ -1,0 +1,70 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciml.operators import FNO, grid_coordinates, rollout
+
+
+@pytest.mark.parametrize(
+    "modes,grid,padding", [(6, (32,), 0), ((4, 4), (16, 16), 0), (6, (30,), 3)]
+)
+def test_fno_jit_vmap_grad(getkey, modes, grid, padding):
+    fno = FNO(2, 3, modes, 8, 2, padding=padding, projection_width=8, key=getkey())
+    a = jax.random.normal(getkey(), (4, 2, *grid))
+    out = eqx.filter_jit(jax.vmap(fno))(a)
+    assert out.shape == (4, 3, *grid)
+    grads = eqx.filter_grad(lambda m: jnp.mean(jax.vmap(m)(a) ** 2))(fno)
+    leaves = jax.tree.leaves(eqx.filter(grads, eqx.is_inexact_array))
+    assert all(np.all(np.isfinite(g)) for g in leaves)
+    assert float(sum(jnp.abs(g).sum() for g in leaves)) > 0
+
+
+def test_fno_runs_on_other_resolutions(getkey):
+    fno = FNO(1, 1, 4, width=4, n_layers=1, projection_width=4, key=getkey())
+    for n in (16, 50):
+        assert fno(jnp.ones((1, n))).shape == (1, n)
+
+
+def test_grid_coordinates_are_cell_centres():
+    g = grid_coordinates((4, 2))
+    assert g.shape == (2, 4, 2)
+    np.testing.assert_allclose(g[0, :, 0], [0.125, 0.375, 0.625, 0.875])
+    np.testing.assert_allclose(g[1, 0, :], [0.25, 0.75])
+
+
+def test_fno_bad_input(getkey, no_typecheck):
+    fno = FNO(2, 1, (4, 4), width=4, key=getkey())
+    with pytest.raises(ValueError, match=r"C=2.*2 spatial axes"):
+        fno(jnp.ones((2, 16)))
+    with pytest.raises(ValueError, match=r"C=2"):
+        fno(jnp.ones((3, 16, 16)))
+    with pytest.raises(ValueError, match="width"):
+        FNO(1, 1, 4, width=-1, key=getkey())
+    with pytest.raises(ValueError, match="padding"):
+        FNO(1, 1, 4, padding=-2, key=getkey())
+
+
+def test_rollout_matches_python_loop():
+    step = lambda u: 0.5 * u + 1.0
+    us = jax.jit(lambda u: rollout(step, u, 5))(jnp.array([2.0, 0.0]))
+    u, expected = jnp.array([2.0, 0.0]), []
+    for _ in range(5):
+        u = step(u)
+        expected.append(u)
+    np.testing.assert_allclose(us, jnp.stack(expected))
+
+
+def test_rollout_of_fno_vmaps_and_differentiates(getkey):
+    fno = FNO(1, 1, 4, width=4, n_layers=1, key=getkey())
+    u0 = jax.random.normal(getkey(), (3, 1, 16))
+    traj = jax.vmap(lambda u: rollout(fno, u, 4))(u0)
+    assert traj.shape == (3, 4, 1, 16)
+    g = eqx.filter_grad(lambda m: jnp.sum(rollout(m, u0[0], 3) ** 2))(fno)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(eqx.filter(g, eqx.is_array)))
+
+
+def test_rollout_bad_steps():
+    with pytest.raises(ValueError, match="n_steps"):
+        rollout(lambda u: u, jnp.zeros(2), 0)
