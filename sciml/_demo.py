@@ -38,7 +38,9 @@ def _plot_losses(runs: dict[str, list[dict]], path: pathlib.Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for name, history in runs.items():
-        ax.semilogy([r["step"] for r in history], [r["loss"] for r in history], label=name)
+        ax.semilogy(
+            [r["step"] for r in history], [r["loss"] for r in history], label=name
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("training loss (MSE)")
     ax.legend()
@@ -54,7 +56,7 @@ def _plot_rollout(x, truth, pred, times, path: pathlib.Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
-    for k, ax in zip([1, len(times) // 2, len(times) - 1], axes):
+    for k, ax in zip([1, len(times) // 2, len(times) - 1], axes, strict=True):
         ax.plot(x, truth[k], "k-", label="truth")
         ax.plot(x, pred[k], "r--", label="FNO rollout")
         ax.set_title(f"t = {times[k]:.2f}")
@@ -91,9 +93,16 @@ def run_fno(out: pathlib.Path, seed: int, progress: bool) -> dict:
     model = FNO(1, 1, modes=12, width=20, n_layers=4, key=jax.random.key(seed))
     schedule = optax.cosine_decay_schedule(1e-3, FNO_STEPS)
     result = training.fit(
-        model, _mse_loss, batches, optax.adam(schedule), steps=FNO_STEPS,
-        key=jax.random.key(seed), run_dir=out / "fno", log_every=100,
-        checkpoint_every=500, progress=progress,
+        model,
+        _mse_loss,
+        batches,
+        optax.adam(schedule),
+        steps=FNO_STEPS,
+        key=jax.random.key(seed),
+        run_dir=out / "fno",
+        log_every=100,
+        checkpoint_every=500,
+        progress=progress,
     )
     predict = eqx.filter_jit(jax.vmap(lambda u0: rollout(result.model, u0, n_t - 1)))
     pred = np.asarray(predict(test[:, 0]))  # (N_test, T-1, C, X)
@@ -117,7 +126,8 @@ def run_odenet(out: pathlib.Path, seed: int, progress: bool) -> dict:
     rng = np.random.default_rng(seed)
     n_traj = 64
     y0s = np.stack(
-        [rng.uniform(np.pi / 4, 3 * np.pi / 4, n_traj), rng.uniform(-0.5, 0.5, n_traj)], -1
+        [rng.uniform(np.pi / 4, 3 * np.pi / 4, n_traj), rng.uniform(-0.5, 0.5, n_traj)],
+        -1,
     )
     ts = PENDULUM_DT * np.arange(PENDULUM_STEPS + 1)
     traj = pendulum.trajectories(y0s, ts).astype(np.float32)  # (n, T, 2)
@@ -135,17 +145,30 @@ def run_odenet(out: pathlib.Path, seed: int, progress: bool) -> dict:
 
     schedule = optax.cosine_decay_schedule(3e-3, ODE_TRAIN_STEPS, alpha=1e-2)
     result = training.fit(
-        model, _mse_loss, batches, optax.adam(schedule), steps=ODE_TRAIN_STEPS,
-        key=jax.random.key(seed), run_dir=out / "odenet", log_every=200,
-        checkpoint_every=1000, progress=progress,
+        model,
+        _mse_loss,
+        batches,
+        optax.adam(schedule),
+        steps=ODE_TRAIN_STEPS,
+        key=jax.random.key(seed),
+        run_dir=out / "odenet",
+        log_every=200,
+        checkpoint_every=1000,
+        progress=progress,
     )
     test_y0 = np.stack(
         [rng.uniform(np.pi / 4, 3 * np.pi / 4, 16), rng.uniform(-0.5, 0.5, 16)], -1
     )
     reference = pendulum.trajectories(test_y0, np.array([0.0, CONV_T1]))[:, -1]
     report = convergence.test(
-        result.model.rhs, test_y0, CONV_T1, "rk4", PENDULUM_DT * 2.0 ** np.arange(-6, 3),
-        reference, dt_train=PENDULUM_DT, true_vector_field=pendulum.vector_field,
+        result.model.rhs,
+        test_y0,
+        CONV_T1,
+        "rk4",
+        PENDULUM_DT * 2.0 ** np.arange(-5, 5),
+        reference,
+        dt_train=PENDULUM_DT,
+        true_vector_field=pendulum.vector_field,
     )
     report.plot(out / "convergence.png", title="ODE-Net (RK4) on the pendulum")
     report.to_json(out / "convergence.json")
@@ -156,7 +179,7 @@ def _write_report(out: pathlib.Path, fno: dict, ode: dict, wall: float) -> None:
     rep = ode["report"]
     rows = "\n".join(
         f"| {dt:.5g} | {e:.3e} | {r:.3e} |"
-        for dt, e, r in zip(rep.dts, rep.errors, rep.reference_errors)
+        for dt, e, r in zip(rep.dts, rep.errors, rep.reference_errors, strict=True)
     )
     text = f"""# sciml demo report
 
@@ -199,7 +222,9 @@ conditions.
     (out / "report.md").write_text(text)
 
 
-def main(out: str | pathlib.Path = "runs/demo", seed: int = 0, progress: bool = True) -> dict:
+def main(
+    out: str | pathlib.Path = "runs/demo", seed: int = 0, progress: bool = True
+) -> dict:
     """Run the demo and write `out/report.md`. Returns the headline figures."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -214,8 +239,10 @@ def main(out: str | pathlib.Path = "runs/demo", seed: int = 0, progress: bool = 
     print(f"FNO held-out rollout nRMSE: {fno['nrmse_rollout']:.4f}")
     ode = run_odenet(out, seed, progress)
     print(f"ODE-Net convergence test: {ode['report']}")
-    _plot_losses({"FNO (advection)": fno["history"], "ODE-Net (pendulum)": ode["history"]},
-                 out / "loss.png")
+    _plot_losses(
+        {"FNO (advection)": fno["history"], "ODE-Net (pendulum)": ode["history"]},
+        out / "loss.png",
+    )
     wall = time.perf_counter() - start
     _write_report(out, fno, ode, wall)
     summary = {

@@ -36,7 +36,9 @@ def test_every_named_solver_converges_at_its_order(name):
 
 def test_rk4_tableau_and_order():
     assert integrators.solver_order(integrators.RK4()) == 4
-    y1 = integrators.step(lambda t, y, a: y, integrators.RK4(), jnp.array(1.0), 0.0, 1.0)
+    y1 = integrators.step(
+        lambda t, y, a: y, integrators.RK4(), jnp.array(1.0), 0.0, 1.0
+    )
     # RK4 reproduces the Taylor series of e up to h^4: 1 + 1 + 1/2 + 1/6 + 1/24.
     assert float(y1) == pytest.approx(1 + 1 + 1 / 2 + 1 / 6 + 1 / 24, rel=1e-6)
 

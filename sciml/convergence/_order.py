@@ -49,7 +49,10 @@ def plateau(errors: np.ndarray, rel: float = 0.2) -> float | None:
 
 
 def asymptotic_window(
-    errors: np.ndarray, ref_norm: float, plateau_level: float | None, floor: float,
+    errors: np.ndarray,
+    ref_norm: float,
+    plateau_level: float | None,
+    floor: float,
     kappa: float = 10.0,
 ) -> np.ndarray:
     """Mask of the points on the asymptotic side: finite, below half the reference

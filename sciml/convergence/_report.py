@@ -24,7 +24,7 @@ class ConvergenceReport:
     - `reference_errors`: the true dynamics pushed through the same solver and step
       sizes (calibration curve), if a true vector field was given.
     - `nan_dts`: step sizes whose solve produced NaN/inf (recorded, not fatal).
-    - `verdict`: `"PASS"` or `"FAIL"`; `reason`: why, in words.
+    - `verdict`: `"PASS"`, `"FAIL"` or `"INCONCLUSIVE"`; `reason`: why, in words.
     - `tolerances`: the thresholds the verdict used.
     """
 

@@ -113,7 +113,7 @@ class Pendulum(AbstractSystem):
     """
 
     state_size = 2
-    g: float = 9.81
+    g: float = 1.0
     length: float = 1.0
 
     def __check_init__(self):

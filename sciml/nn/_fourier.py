@@ -58,6 +58,10 @@ class FourierFeatures(eqx.Module):
                 f"FourierFeatures expected one input of shape ({self.in_size},), got "
                 f"{x.shape}. Use jax.vmap for a batch."
             )
-        b = self.frequencies if self.trainable else jax.lax.stop_gradient(self.frequencies)
+        b = (
+            self.frequencies
+            if self.trainable
+            else jax.lax.stop_gradient(self.frequencies)
+        )
         z = 2 * jnp.pi * (b @ x)
         return jnp.concatenate([jnp.cos(z), jnp.sin(z)])

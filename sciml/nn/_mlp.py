@@ -65,9 +65,12 @@ class MLP(eqx.Module):
         sizes = [in_size] + [width] * depth + [out_size]
         keys = jax.random.split(key, depth + 1)
         self.layers = tuple(
-            eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+            eqx.nn.Linear(a, b, key=k)
+            for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=True)
         )
-        self.norms = tuple(eqx.nn.LayerNorm(width) for _ in range(depth if layer_norm else 0))
+        self.norms = tuple(
+            eqx.nn.LayerNorm(width) for _ in range(depth if layer_norm else 0)
+        )
 
     def __call__(self, x: Float[Array, " in_size"]) -> Float[Array, " out_size"]:
         if x.shape != (self.in_size,):
@@ -85,5 +88,3 @@ class MLP(eqx.Module):
         if self.final_activation is not None:
             x = get_activation(self.final_activation)(x)
         return x
-
-

@@ -70,7 +70,7 @@ class SpectralConv(eqx.Module):
         last = (slice(0, self.modes[-1]),)
         return [tuple(c) for c in itertools.product(*per_axis, last)]
 
-    def __call__(self, x: Float[Array, "cin *grid"]) -> Float[Array, "cout *grid"]:
+    def __call__(self, x: Float[Array, " cin *grid"]) -> Float[Array, " cout *grid"]:
         d = self.n_dims
         if x.ndim != d + 1 or x.shape[0] != self.in_channels:
             raise ValueError(
@@ -79,7 +79,9 @@ class SpectralConv(eqx.Module):
                 "jax.vmap for a batch."
             )
         grid = x.shape[1:]
-        for n, m, last in zip(grid, self.modes, [False] * (d - 1) + [True]):
+        for n, m, last in zip(
+            grid, self.modes, [False] * (d - 1) + [True], strict=True
+        ):
             limit = n // 2 + 1 if last else n // 2
             if m > limit:
                 raise ValueError(

@@ -11,7 +11,9 @@ from ..nn import SpectralConv, get_activation
 from ..nn._checks import int_tuple, positive_int
 
 
-def grid_coordinates(grid: tuple[int, ...], dtype=jnp.float32) -> Float[Array, "d *grid"]:
+def grid_coordinates(
+    grid: tuple[int, ...], dtype=jnp.float32
+) -> Float[Array, " d *grid"]:
     r"""Cell-centre coordinates $x_i = (i + \tfrac12)/n$ of a unit grid, channel-first.
 
     Resolution-consistent: the same physical point has the same coordinate on every
@@ -82,7 +84,9 @@ class FNO(eqx.Module):
         self.modes = int_tuple("modes", modes, "FNO")
         self.width = positive_int("width", width, "FNO")
         self.n_layers = positive_int("n_layers", n_layers, "FNO")
-        self.projection_width = positive_int("projection_width", projection_width, "FNO")
+        self.projection_width = positive_int(
+            "projection_width", projection_width, "FNO"
+        )
         if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
             raise ValueError(f"FNO: expected `padding` >= 0 (an int), got {padding!r}.")
         get_activation(activation)
@@ -107,7 +111,7 @@ class FNO(eqx.Module):
         self.proj_hidden = pointwise(width, projection_width, k_p1)
         self.proj_out = pointwise(projection_width, out_channels, k_p2)
 
-    def __call__(self, a: Float[Array, "cin *grid"]) -> Float[Array, "cout *grid"]:
+    def __call__(self, a: Float[Array, " cin *grid"]) -> Float[Array, " cout *grid"]:
         d = len(self.modes)
         if a.ndim != d + 1 or a.shape[0] != self.in_channels:
             raise ValueError(
@@ -122,7 +126,7 @@ class FNO(eqx.Module):
         v = self.lift(a)
         if self.padding:
             v = jnp.pad(v, [(0, 0)] + [(0, self.padding)] * d)
-        for i, (spec, skip) in enumerate(zip(self.spectral, self.skips)):
+        for i, (spec, skip) in enumerate(zip(self.spectral, self.skips, strict=True)):
             v = spec(v) + skip(v)
             if i < self.n_layers - 1:
                 v = act(v)

@@ -66,6 +66,8 @@ class ODENet(eqx.Module):
         solver = integrators.get_solver(self.solver)
         return integrators.step(self.rhs, solver, y, jnp.zeros((), y.dtype), self.dt)
 
-    def trajectory(self, y0: Float[Array, "..."], n_steps: int) -> Float[Array, "n ..."]:
+    def trajectory(
+        self, y0: Float[Array, "..."], n_steps: int
+    ) -> Float[Array, "n ..."]:
         """The states after $1, \\dots, n$ steps (not including `y0`)."""
         return rollout(self, y0, n_steps)

@@ -1,6 +1,5 @@
 import json
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -35,7 +34,13 @@ def exact(y0s, t):
 def test_true_field_passes_at_every_solver_order(solver):
     """Calibration: the true vector field converges at each solver's own order."""
     report = convergence.test(
-        oscillator, Y0, T1, solver, DTS, exact, dt_train=DT_TRAIN,
+        oscillator,
+        Y0,
+        T1,
+        solver,
+        DTS,
+        exact,
+        dt_train=DT_TRAIN,
         true_vector_field=oscillator,
     )
     assert report.verdict == "PASS", str(report)
@@ -67,8 +72,12 @@ def test_random_network_fails(getkey):
 def test_nan_is_recorded_not_fatal():
     """A field that blows up at coarse steps: NaN there is recorded, the sweep goes on."""
     report = convergence.test(
-        lambda t, y, args: -50.0 * y**3, Y0, T1, "euler", DTS,
-        lambda y0s, t: np.zeros_like(y0s),
+        lambda t, y, args: -50.0 * y**3,
+        Y0,
+        T1,
+        "euler",
+        DTS,
+        lambda y0s, t: y0s / np.sqrt(1 + 100 * y0s**2 * t),
     )
     assert len(report.nan_dts) >= 1
     assert np.isfinite(report.errors[-1])
@@ -91,10 +100,49 @@ def test_bad_input():
     with pytest.raises(ValueError, match="positive finite"):
         convergence.test(oscillator, Y0, T1, "rk4", [0.1, -0.1, 0.05], exact)
     with pytest.raises(ValueError, match="shape"):
-        convergence.test(
-            lambda t, y, a: jnp.zeros(3), Y0, T1, "rk4", DTS, exact
-        )
+        convergence.test(lambda t, y, a: jnp.zeros(3), Y0, T1, "rk4", DTS, exact)
     with pytest.raises(ValueError, match="reference"):
         convergence.test(oscillator, Y0, T1, "rk4", DTS, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="Unknown solver"):
         convergence.test(oscillator, Y0, T1, "rk99", DTS, exact)
+
+
+def perturbed(t, y, args):
+    """The true field plus a small smooth error: a continuous model with a plateau."""
+    return oscillator(t, y, args) + 1e-3 * jnp.stack([jnp.sin(y[1]), jnp.cos(y[0])])
+
+
+def test_plateau_limited_model_passes_with_its_reason():
+    report = convergence.test(
+        perturbed,
+        Y0,
+        T1,
+        "rk4",
+        DTS,
+        exact,
+        dt_train=DT_TRAIN,
+        true_vector_field=oscillator,
+    )
+    assert report.verdict == "PASS", str(report)
+    assert "plateau-limited" in report.reason
+    assert report.plateau == pytest.approx(report.errors[-1], rel=0.2)
+
+
+def test_plateau_without_calibration_is_inconclusive():
+    report = convergence.test(perturbed, Y0, T1, "rk4", DTS, exact, dt_train=DT_TRAIN)
+    assert report.verdict == "INCONCLUSIVE", str(report)
+    assert "coarser step sizes" in report.reason
+
+
+def test_plateau_with_visible_coarse_order_passes():
+    """Euler's error is large at coarse steps: the slope shows before the plateau."""
+    report = convergence.test(
+        perturbed,
+        Y0,
+        T1,
+        "euler",
+        DT_TRAIN * 2.0 ** np.arange(-9, 3),
+        exact,
+        dt_train=DT_TRAIN,
+    )
+    assert report.verdict == "PASS", str(report)

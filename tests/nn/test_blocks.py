@@ -70,7 +70,9 @@ def test_spectral_conv_matches_direct_fourier_multiplier(getkey):
     x = jax.random.normal(getkey(), (1, n))
     w = conv.weights_real[0, 0, 0] + 1j * conv.weights_imag[0, 0, 0]
     x_hat = np.fft.rfft(np.asarray(x[0]))
-    expected = np.fft.irfft(np.concatenate([x_hat[:m] * w, np.zeros(n // 2 + 1 - m)]), n)
+    expected = np.fft.irfft(
+        np.concatenate([x_hat[:m] * w, np.zeros(n // 2 + 1 - m)]), n
+    )
     np.testing.assert_allclose(conv(x)[0], expected, atol=1e-5)
 
 
@@ -81,7 +83,10 @@ def test_spectral_conv_is_resolution_invariant(getkey):
     def field(n):
         x = (jnp.arange(n) + 0.0) / n
         xx, yy = jnp.meshgrid(x, x, indexing="ij")
-        return (jnp.sin(2 * jnp.pi * xx) + jnp.cos(4 * jnp.pi * yy) * jnp.sin(2 * jnp.pi * xx))[None]
+        return (
+            jnp.sin(2 * jnp.pi * xx)
+            + jnp.cos(4 * jnp.pi * yy) * jnp.sin(2 * jnp.pi * xx)
+        )[None]
 
     coarse, fine = conv(field(16)), conv(field(32))
     np.testing.assert_allclose(coarse, fine[:, ::2, ::2], atol=1e-5)

@@ -62,7 +62,9 @@ def test_rollout_of_fno_vmaps_and_differentiates(getkey):
     traj = jax.vmap(lambda u: rollout(fno, u, 4))(u0)
     assert traj.shape == (3, 4, 1, 16)
     g = eqx.filter_grad(lambda m: jnp.sum(rollout(m, u0[0], 3) ** 2))(fno)
-    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(eqx.filter(g, eqx.is_array)))
+    assert all(
+        np.all(np.isfinite(x)) for x in jax.tree.leaves(eqx.filter(g, eqx.is_array))
+    )
 
 
 def test_rollout_bad_steps():

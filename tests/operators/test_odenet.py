@@ -19,7 +19,9 @@ class Linear(eqx.Module):
 A = jnp.array([[0.0, 1.0], [-1.0, 0.0]])
 
 
-@pytest.mark.parametrize("solver,order", [("euler", 1), ("rk4", 4), (diffrax.Heun(), 2)])
+@pytest.mark.parametrize(
+    "solver,order", [("euler", 1), ("rk4", 4), (diffrax.Heun(), 2)]
+)
 def test_odenet_step_has_solver_order(solver, order):
     """One step of the integrator has local error O(dt^(p+1)) on y' = Ay."""
     errs = []
