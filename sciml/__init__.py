@@ -1,3 +1,29 @@
-"""sciml: neural PDE solvers in JAX."""
+"""sciml: neural PDE solvers in JAX.
+
+Subpackages are imported on first use (`sciml.operators`, `sciml.training`, ...), so
+`import sciml` stays cheap.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+_SUBMODULES = (
+    "convergence",
+    "datasets",
+    "integrators",
+    "metrics",
+    "nn",
+    "operators",
+    "training",
+)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'sciml' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES])
