@@ -1,28 +1,22 @@
-"""The `sciml` command."""
+"""The `sciml` command: `sciml demo`, and one subcommand per module in
+`sciml/_commands/`."""
 
 import argparse
+import importlib
+import importlib.util
 import sys
 
-
-def _demo(args) -> int:
-    from . import _demo
-
-    _demo.main(args.out, seed=args.seed, progress=not args.no_progress)
-    return 0
+COMMANDS = ("demo", "data", "convergence", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sciml", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser(
-        "demo",
-        help="generate advection data, train an FNO and an ODE-Net, run the "
-        "convergence test, write a report",
+    parser = argparse.ArgumentParser(
+        prog="sciml", description="sciml: neural PDE solvers in JAX."
     )
-    demo.add_argument("--out", default="runs/demo", help="output folder")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    demo.set_defaults(func=_demo)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"sciml._commands.{name}") is not None:
+            importlib.import_module(f"sciml._commands.{name}").add_parser(sub)
     return parser
 
 

@@ -120,9 +120,9 @@ def generate_advection(
     settings = {"beta": beta, "n_samples": n_samples, "nx": nx, "nt": nt}
     settings["t_end"] = float(t_end)
 
-    def chunks():
+    def chunks(first: int = 0):
         key = jax.random.key(seed)
-        for start in range(0, n_samples, chunk):
+        for start in range(first, n_samples, chunk):
             u = _solution_chunk(
                 key, jnp.asarray(start), jnp.asarray(x), jnp.asarray(t), beta, n=chunk
             )
@@ -131,7 +131,7 @@ def generate_advection(
     with jax.enable_x64(True):
         return write(
             path,
-            chunks(),
+            chunks,
             x=x,
             t=t,
             params={"beta": beta},

@@ -1,21 +1,43 @@
 """The registry of dataset generators behind `sciml.datasets.generate`."""
 
+import importlib
+import importlib.util
 import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sciml.datasets._advection import generate_advection
-
-_GENERATORS: dict[str, Callable[..., Path]] = {
-    "advection": generate_advection,
+# name -> "module:function"; each generator lives in its own module, imported on use.
+_GENERATORS: dict[str, str] = {
+    "advection": "sciml.datasets._advection:generate_advection",
+    "burgers": "sciml.datasets._burgers:generate_burgers",
+    "reaction_diffusion": "sciml.datasets._reaction_diffusion:generate_reaction_diffusion",
+    "diffusion_sorption": "sciml.datasets._diffusion_sorption:generate_diffusion_sorption",
+    "darcy": "sciml.datasets._darcy:generate_darcy",
+    "navier_stokes_2d": "sciml.datasets._navier_stokes:generate_navier_stokes_2d",
+    "fisher_sources": "sciml.datasets._fisher_sources:generate_fisher_sources",
 }
+
+
+def _available(name: str) -> bool:
+    module = _GENERATORS[name].split(":")[0]
+    return importlib.util.find_spec(module) is not None
 
 
 def list_generators() -> tuple[str, ...]:
     """The names `generate` accepts, sorted."""
-    return tuple(sorted(_GENERATORS))
+    return tuple(sorted(n for n in _GENERATORS if _available(n)))
+
+
+def get_generator(name: str) -> Callable[..., Path]:
+    """The generator function registered under `name`."""
+    if name not in _GENERATORS or not _available(name):
+        raise ValueError(
+            f"Unknown generator {name!r}; known generators: {list(list_generators())}."
+        )
+    module, function = _GENERATORS[name].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def generate(
@@ -40,11 +62,7 @@ def generate(
 
     The path of the file written, named as PDEBench names it.
     """
-    if name not in _GENERATORS:
-        raise ValueError(
-            f"Unknown generator {name!r}; known generators: {list(list_generators())}."
-        )
-    generator = _GENERATORS[name]
+    generator = get_generator(name)
     accepted = {
         key: p
         for key, p in inspect.signature(generator).parameters.items()

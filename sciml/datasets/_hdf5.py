@@ -51,7 +51,10 @@ def _coordinate(name: str, values: Any, expected: int, axis: str) -> np.ndarray:
 
 
 def _as_blocks(u: Any) -> Iterator[np.ndarray]:
-    """Yield `u` in blocks of whole samples: split an array, or pass chunks through."""
+    """Yield `u` in blocks of whole samples: split an array, pass chunks through, or
+    call a chunk source `u(first_sample)` from sample 0."""
+    if callable(u):
+        u = u(0)
     if hasattr(u, "shape"):
         sample_bytes = 4 * max(1, int(np.prod(u.shape[1:])))
         step = max(1, _BLOCK_BYTES // sample_bytes)
@@ -156,7 +159,9 @@ def write(
     - `path`: the file to write (parent directories are created).
     - `u`: the fields, shape `(samples, t, x[, y], channels)`; an array, or an
         iterable (list, generator) of such arrays holding consecutive samples, which
-        are streamed so the whole dataset never sits in memory.
+        are streamed so the whole dataset never sits in memory; or a chunk source,
+        a function `u(first)` returning such an iterable that starts at sample
+        `first` (generators pass one, so that an interrupted write can resume).
     - `x`, `t`, `y`: the coordinates, one entry per grid point / saved frame; `y`
         only for 2-D fields.
     - `params`: PDE parameters, written as root attributes (e.g. `{"beta": 0.4}`).
