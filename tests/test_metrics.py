@@ -72,3 +72,89 @@ def test_errors():
         metrics.rmse(np.zeros((2, 3)), np.zeros((2, 3)), spatial_axes=(1, -1))
     with pytest.raises(ValueError, match="batch axis"):
         metrics.relative_l2(np.zeros(3), np.zeros(3))
+
+
+# ---- cRMSE, bRMSE, fRMSE, max error (spec §6) -----------------------------------
+
+
+def test_crmse_by_hand():
+    true = np.zeros((2, 4))
+    pred = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 1.0, -1.0]])
+    # spatial means 1 and 0: sqrt(mean_b (1, 0)) = sqrt(1/2)
+    assert float(metrics.crmse(pred, true)) == pytest.approx(np.sqrt(0.5))
+    # no batch axis: |mean_x e| per row, averaged: (1 + 0) / 2
+    assert float(metrics.crmse(pred, true, batch_axis=None)) == pytest.approx(0.5)
+    # [B, C, X]: channel 0 as above, channel 1 error mean 3 in both samples
+    pred3 = np.stack([pred, np.full((2, 4), 3.0)], axis=1)
+    assert float(metrics.crmse(pred3, np.zeros_like(pred3))) == pytest.approx(
+        (np.sqrt(0.5) + 3.0) / 2
+    )
+    with pytest.raises(ValueError, match="batch_axis=1 is invalid"):
+        metrics.crmse(pred, true, batch_axis=1)
+
+
+def test_brmse_by_hand():
+    true = np.zeros((2, 4))
+    pred = np.array([[3.0, 50.0, 50.0, 4.0], [1.0, 0.0, 0.0, -1.0]])
+    # boundary cells only: sqrt((9 + 16) / 2) and sqrt((1 + 1) / 2) = 1
+    assert float(metrics.brmse(pred, true)) == pytest.approx((np.sqrt(12.5) + 1) / 2)
+    # 2-D 3 x 3: the centre is not on the boundary; the 8 edge cells have error 1
+    pred2 = np.ones((3, 3))
+    pred2[1, 1] = 100.0
+    got = metrics.brmse(pred2, np.zeros((3, 3)), spatial_axes=(0, 1))
+    assert float(got) == pytest.approx(1.0)
+    # 4 x 4: 12 boundary cells, corners counted once: one corner error 2 -> sqrt(4/12)
+    pred4 = np.zeros((1, 4, 4))
+    pred4[0, 0, 0] = 2.0
+    got = metrics.brmse(pred4, np.zeros((1, 4, 4)), spatial_axes=(-2, -1))
+    assert float(got) == pytest.approx(np.sqrt(4 / 12))
+
+
+def test_max_error_by_hand():
+    pred = np.array([[1.0, -3.0], [0.5, 2.0]])
+    assert float(metrics.max_error(pred, np.zeros((2, 2)))) == 3.0
+    assert float(metrics.max_error(pred, pred)) == 0.0
+
+
+def test_frmse_1d_by_hand():
+    n = 32
+    x = np.arange(n) / n  # L = 1
+    error = np.cos(2 * np.pi * 5 * x) + 2 * np.cos(2 * np.pi * 13 * x)
+    # rfft: |E(5)| = n/2, |E(13)| = n; F(k) = |E(k)| L / n -> F(5) = 0.5, F(13) = 1
+    # bands: low k=0..3 (4 shells) 0; mid k=4..11 (8 shells): 0.5/8; high k=12..16: 1/5
+    got = metrics.frmse(error[None], np.zeros((1, n)))
+    assert set(got) == {"low", "mid", "high"}
+    assert float(got["low"]) == pytest.approx(0.0, abs=1e-6)
+    assert float(got["mid"]) == pytest.approx(0.5 / 8, rel=1e-5)
+    assert float(got["high"]) == pytest.approx(1.0 / 5, rel=1e-5)
+    # a batch of (error, 0): the batch mean inside the root scales by 1/sqrt(2)
+    both = np.stack([error, np.zeros(n)])
+    got = metrics.frmse(both, np.zeros((2, n)), domain_length=2.0)
+    assert float(got["high"]) == pytest.approx(2.0 / 5 / np.sqrt(2), rel=1e-5)
+    # 16 cells have modes up to 8 only: no high band
+    assert np.isnan(float(metrics.frmse(np.ones((1, 16)), np.zeros((1, 16)))["high"]))
+
+
+def test_frmse_2d_radial_shells_by_hand():
+    n = 8
+    x, y = np.meshgrid(np.arange(n) / n, np.arange(n) / n, indexing="ij")
+    # a wave at (3, 2): |k| = sqrt(13) = 3.6, shell 3 (low); modes +-(3, 2) each
+    # |E| = n^2 / 2 = 32; F(3) = sqrt(2 * 32^2) / n^2 = sqrt(2) / 2; low = F(3) / 4
+    error = np.cos(2 * np.pi * (3 * x + 2 * y))[None]
+    got = metrics.frmse(error, np.zeros_like(error), spatial_axes=(-2, -1))
+    assert float(got["low"]) == pytest.approx(np.sqrt(2) / 2 / 4, rel=1e-5)
+    assert float(got["mid"]) == pytest.approx(0.0, abs=1e-6)
+    # the same wave along x alone gives the same shell value (direction-free)
+    along = np.cos(2 * np.pi * 3 * x)[None]
+    got = metrics.frmse(along, np.zeros_like(along), spatial_axes=(-2, -1))
+    assert float(got["low"]) == pytest.approx(np.sqrt(2) / 2 / 4, rel=1e-5)
+
+
+def test_new_metrics_jit():
+    pred, true = np.full((3, 2, 16), 2.0), np.ones((3, 2, 16))
+    assert float(jax.jit(metrics.crmse)(pred, true)) == pytest.approx(1.0)
+    assert float(jax.jit(metrics.brmse)(pred, true)) == pytest.approx(1.0)
+    assert float(jax.jit(metrics.max_error)(pred, true)) == pytest.approx(1.0)
+    # a constant error of 1 is the k = 0 mode: F(0) = N * L / N = 1; low = 1/4
+    got = jax.jit(metrics.frmse)(pred, true)
+    assert float(got["low"]) == pytest.approx(0.25)

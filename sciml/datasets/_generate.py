@@ -4,6 +4,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def generate(
     out: str | os.PathLike,
     n_samples: int = 10_000,
     seed: int = 0,
+    resume: bool = False,
     **params: Any,
 ) -> Path:
     """Generate a PDEBench-layout dataset and write it under `out`.
@@ -56,6 +58,10 @@ def generate(
     - `out`: the output directory (created if needed).
     - `n_samples`: how many trajectories (PDEBench: 10 000).
     - `seed`: PRNG seed; initial conditions depend on it only, not on `params`.
+    - `resume`: continue an interrupted generation of the same file from its last
+        finished chunk (the partial file `.{name}.partial` beside it); the settings
+        must match the interrupted run's. Passed to generators that accept it; for
+        the others a warning says that generation starts from sample 0.
     - `params`: the generator's own settings, e.g. `beta=0.4, nx=1024, nt=201`.
 
     **Returns:**
@@ -66,7 +72,7 @@ def generate(
     accepted = {
         key: p
         for key, p in inspect.signature(generator).parameters.items()
-        if key not in ("out", "n_samples", "seed")
+        if key not in ("out", "n_samples", "seed", "resume")
     }
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -81,5 +87,12 @@ def generate(
         raise ValueError(
             f"Generator {name!r} needs {missing}; pass them, e.g. "
             f"generate({name!r}, {missing[0]}=..., out=...)."
+        )
+    if "resume" in inspect.signature(generator).parameters:
+        params["resume"] = resume
+    elif resume:
+        warnings.warn(
+            f"Generator {name!r} cannot resume yet; generating from sample 0.",
+            stacklevel=2,
         )
     return generator(out=out, n_samples=n_samples, seed=seed, **params)

@@ -69,9 +69,16 @@ class PDEBenchDataset:
     """An open PDEBench-layout file; use `load` to make one.
 
     Attributes: `u` (a lazy `(samples, t, x[, y], channels)` view), `x`, `y` (or
-    `None`), `t` (numpy arrays; `t` has one entry per saved frame), `params`,
-    `provenance`, `path`, `n_samples`, `n_t`, `spatial_shape`, `n_channels`. Close it
-    with `.close()` or use it as a context manager.
+    `None`), `t` (numpy arrays; `t` has one entry per saved frame; a steady file
+    without `t-coordinate`, e.g. Darcy's `(N, 1, X, Y)`, gets `t = [0.]`), `fields`
+    (lazy views of the other root datasets with one entry per sample, in their
+    stored shape: Darcy's `nu`, per-sample `params`), `params`, `provenance`, `path`,
+    `n_samples`, `n_t`, `spatial_shape`, `n_channels`. Close it with `.close()` or
+    use it as a context manager.
+
+    PDEBench's group-per-sample layout (diffusion-sorption: groups `0000`, ...,
+    each with `data` `(T, X, C)`, `grid/x`, `grid/t`) is read through the same lazy
+    `u`: indexing it reads only the groups selected.
 
     **Arguments:**
 
@@ -82,25 +89,56 @@ class PDEBenchDataset:
     def __init__(self, path: Path, file: h5py.File):
         self.path = path
         self._file = file
-        tensor = file[TENSOR]
-        n_space = 2 if Y_COORD in file else 1
+        groups = _sample_groups(file)
+        if groups and TENSOR not in file:
+            # Group-per-sample layout (diffusion-sorption): `NNNN/data` (T, X, C).
+            tensor: Any = _GroupStack(file, groups)
+            n_space = tensor.ndim - 3
+            first = file[groups[0]]
+            x_values = self._values(first, "grid/x", tensor.shape[2])
+            y_values = None
+            t_values = self._values(first, "grid/t", tensor.shape[1])
+        else:
+            tensor = file[TENSOR]
+            n_space = 2 if Y_COORD in file else 1
+            x_values = None
+            t_values = np.asarray(file[T_COORD][()]) if T_COORD in file else None
         if tensor.ndim not in (2 + n_space, 3 + n_space):
             raise ValueError(
                 f"{path}: `{TENSOR}` has shape {tensor.shape}; a "
                 f"{n_space}-D file (judging by the coordinates present) needs rank "
                 f"{2 + n_space} or {3 + n_space} (samples, t, space..., [channels])."
             )
-        self.u = LazyArray(tensor, has_channel_axis=tensor.ndim == 3 + n_space)
-        self.x = self._coordinate(X_COORD, self.u.shape[2])
-        self.y = self._coordinate(Y_COORD, self.u.shape[3]) if n_space == 2 else None
-        t = np.asarray(file[T_COORD][()])
+        if isinstance(tensor, _GroupStack):
+            self.u: LazyArray = _GroupLazyArray(tensor)
+        else:
+            self.u = LazyArray(tensor, has_channel_axis=tensor.ndim == 3 + n_space)
+        if x_values is None:
+            x_values = self._coordinate(X_COORD, self.u.shape[2])
+            y_values = (
+                self._coordinate(Y_COORD, self.u.shape[3]) if n_space == 2 else None
+            )
+        self.x = x_values
+        self.y = y_values
         n_t = self.u.shape[1]
+        if t_values is None:  # a steady file (Darcy) has no t-coordinate
+            t_values = np.zeros(n_t)
+        t = t_values
         if t.ndim != 1 or t.shape[0] not in (n_t, n_t + 1):
             raise ValueError(
                 f"{path}: `{T_COORD}` has shape {t.shape} but `{TENSOR}` has {n_t} "
                 f"frames; expected {n_t} (exact) or {n_t + 1} (PDEBench) entries."
             )
         self.t = t[:n_t]
+        # Other root datasets with one entry per sample (Darcy's `nu`, per-sample
+        # PDE parameters `params`), as lazy views in their stored shape.
+        self.fields: dict[str, LazyArray] = {}
+        for key, item in file.items():
+            if key in (TENSOR, X_COORD, Y_COORD, T_COORD):
+                continue
+            if isinstance(item, h5py.Dataset) and item.ndim >= 1:
+                if item.shape[0] == self.u.shape[0]:
+                    self.fields[key] = LazyArray(item, has_channel_axis=True)
         self.provenance: dict[str, Any] = {}
         attr_params: dict[str, Any] = {}
         for key, value in file.attrs.items():
@@ -123,6 +161,20 @@ class PDEBenchDataset:
                         stacklevel=3,
                     )
             self.params[key] = value
+
+    def _values(self, group: Any, key: str, n: int) -> np.ndarray:
+        if key not in group:
+            raise ValueError(
+                f"{self.path}: group {group.name!r} has no `{key}`; a group-per-sample "
+                "file needs `data`, `grid/x` and `grid/t` in every group."
+            )
+        values = np.asarray(group[key][()])
+        if values.shape != (n,):
+            raise ValueError(
+                f"{self.path}: `{group.name}/{key}` has shape {values.shape}, but "
+                f"`data` has {n} points on that axis."
+            )
+        return values
 
     def _coordinate(self, key: str, n: int) -> np.ndarray:
         values = np.asarray(self._file[key][()])
@@ -169,6 +221,18 @@ class PDEBenchDataset:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def windows(self, input_steps: int, output_steps: int = 1, **kwargs: Any) -> Any:
+        """Autoregressive training batches; see `sciml.datasets.windows`."""
+        from sciml.datasets._views import windows
+
+        return windows(self, input_steps, output_steps, **kwargs)
+
+    def operator_pairs(self, n_sensors: Any, n_points: int, **kwargs: Any) -> Any:
+        """DeepONet training batches; see `sciml.datasets.operator_pairs`."""
+        from sciml.datasets._views import operator_pairs
+
+        return operator_pairs(self, n_sensors, n_points, **kwargs)
+
     def check_finite(self) -> None:
         """Scan `u` block by block (about 64 MiB each) for NaN or inf.
 
@@ -187,6 +251,66 @@ class PDEBenchDataset:
                     f"{self.path}: sample {bad} contains NaN or inf (first such "
                     "sample). Regenerate the file or drop that sample."
                 )
+
+
+def _sample_groups(file: h5py.File) -> list[str]:
+    """The names of the per-sample groups (digits, holding `data`), in sample order."""
+    names = [
+        key
+        for key, item in file.items()
+        if key.isdigit() and isinstance(item, h5py.Group) and "data" in item
+    ]
+    return sorted(names, key=int)
+
+
+class _GroupStack:
+    """A read-only, h5py-dataset-like stack of the `data` of per-sample groups.
+
+    Supports what `LazyArray` asks of a dataset: `shape`, `ndim`, `dtype`, `id.valid`
+    and a tuple selection whose first entry is an integer, a slice with positive
+    step, or a sorted array of unique indices.
+    """
+
+    def __init__(self, file: h5py.File, names: list[str]):
+        self._file = file
+        self._names = names
+        first = file[names[0]]["data"]
+        self.shape: tuple[int, ...] = (len(names), *first.shape)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(first.dtype)
+
+    @property
+    def id(self) -> Any:
+        return self._file.id
+
+    def _read(self, i: int, rest: tuple[Any, ...]) -> np.ndarray:
+        data = self._file[self._names[i]]["data"]
+        if data.shape != self.shape[1:]:
+            raise ValueError(
+                f"group {self._names[i]!r} holds `data` of shape {data.shape}, "
+                f"but the first group's is {self.shape[1:]}; the file is inconsistent."
+            )
+        return np.asarray(data[rest])
+
+    def __getitem__(self, selection: tuple[Any, ...]) -> np.ndarray:
+        head, rest = selection[0], tuple(selection[1:])
+        if isinstance(head, int | np.integer):
+            return self._read(int(head), rest)
+        if isinstance(head, slice):
+            indices: Any = range(*head.indices(self.shape[0]))
+        else:
+            indices = np.asarray(head).tolist()
+        return np.stack([self._read(i, rest) for i in indices])
+
+
+class _GroupLazyArray(LazyArray):
+    """`LazyArray` over a `_GroupStack` (whose `data` carry the channel axis)."""
+
+    def __init__(self, stack: _GroupStack):
+        self._dataset = stack
+        self._has_channel_axis = True
+        self.shape = stack.shape
+        self.dtype = stack.dtype
 
 
 def _open(path: Path) -> h5py.File:
@@ -226,18 +350,20 @@ def load(path: str | os.PathLike, *, check_finite: bool = False) -> PDEBenchData
     file = _open(path)
     try:
         keys = sorted(file.keys())
-        if TENSOR not in file:
-            if any(isinstance(file[key], h5py.Group) for key in keys):
-                raise NotImplementedError(
-                    f"{path} stores one group per sample (the diffusion-sorption "
-                    f"layout; groups {keys[:3]}...). That layout is not supported yet."
-                )
-        missing = [key for key in (TENSOR, X_COORD, T_COORD) if key not in file]
-        if missing:
+        grouped = TENSOR not in file and bool(_sample_groups(file))
+        required = [TENSOR, X_COORD]
+        steady = (
+            TENSOR in file and file[TENSOR].ndim >= 2 and file[TENSOR].shape[1] == 1
+        )
+        if not steady:
+            required.append(T_COORD)
+        missing = [key for key in required if key not in file]
+        if missing and not grouped:
             raise ValueError(
                 f"{path} is HDF5 but not in the PDEBench layout: it has keys {keys}, "
                 f"missing {missing}. Expected datasets {[TENSOR, X_COORD, T_COORD]} "
-                f"(plus {Y_COORD!r} for 2-D) at the root. Fix: write the file with "
+                f"(plus {Y_COORD!r} for 2-D) at the root, or one group per sample "
+                "holding `data`, `grid/x`, `grid/t`. Fix: write the file with "
                 "sciml.datasets.write, or rename/add those datasets."
             )
         dataset = PDEBenchDataset(path, file)

@@ -253,14 +253,20 @@ def test_load_wrong_keys(tmp_path):
     assert "'tensor'" in message and "'t-coordinate'" in message and "Fix" in message
 
 
-def test_load_group_per_sample_not_supported(tmp_path):
+def test_load_pdebench_group_per_sample_file(tmp_path):
+    """A diffusion-sorption file laid out as PDEBench writes it (one group a sample,
+    no sciml attributes) loads lazily with the right shapes and values."""
     path = tmp_path / "1D_diff-sorp_NA_NA.h5"
     with h5py.File(path, "w") as file:
-        for i in range(2):
-            file[f"{i:04d}/data"] = np.zeros((3, 4, 1), np.float32)
+        for i in range(3):
+            file[f"{i:04d}/data"] = np.full((5, 4, 1), float(i), np.float32)
+            file[f"{i:04d}/grid/x"] = (np.arange(4) + 0.5) / 4
+            file[f"{i:04d}/grid/t"] = np.linspace(0, 500, 5)
         file.attrs["config"] = json.dumps({})
-    with pytest.raises(NotImplementedError, match="not supported yet"):
-        datasets.load(path)
+    with datasets.load(path) as ds:
+        assert ds.u.shape == (3, 5, 4, 1)
+        np.testing.assert_array_equal(ds.u[2], np.full((5, 4, 1), 2.0))
+        np.testing.assert_allclose(ds.t, np.linspace(0, 500, 5))
 
 
 def test_load_mismatched_coordinates(tmp_path):

@@ -58,3 +58,109 @@ def test_abstract_system_and_bad_input():
         pendulum.trajectories(np.zeros(2), np.arange(3.0))
     with pytest.raises(ValueError, match="strictly increasing"):
         pendulum.trajectories(np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]))
+
+
+# --- the systems of the convergence study, their exact solutions and registry ---
+
+
+def test_elliptic_functions_against_scipy():
+    special = pytest.importorskip("scipy.special")
+    u = np.linspace(-12.0, 12.0, 97)
+    for m in (0.0, 0.3, 0.83, 0.999):
+        ours = systems.ellipj(u, m)
+        theirs = special.ellipj(u, m)[:3]
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-13)
+        phi = np.linspace(-7.0, 7.0, 29)
+        np.testing.assert_allclose(
+            systems.ellipf(phi, m), special.ellipkinc(phi, m), rtol=1e-13, atol=1e-14
+        )
+        np.testing.assert_allclose(systems.ellipk(m), special.ellipk(m), rtol=1e-14)
+
+
+def test_pendulum_exact_solution_matches_dopri8():
+    """The elliptic-function solution for any librating (theta0, omega0), against
+    a float64 Dopri8 solve; rotating motion falls back to Dopri8."""
+    pendulum = systems.Pendulum(g=9.81, length=2.0)
+    y0s = np.array([[2.0, 0.3], [-1.0, -0.8], [0.0, 0.0], [2 * np.pi + 0.5, 0.1]])
+    ts = np.linspace(0.0, 5.0, 11)
+    exact = pendulum.trajectories(y0s, ts, method="exact")
+    dopri = pendulum.trajectories(y0s, ts, method="dopri8")
+    np.testing.assert_allclose(exact, dopri, atol=1e-9)
+    # at rest: theta(t) = 2 arcsin(k sn(K - w t; k^2)), the sheet's formula
+    k = np.sin(1.2 / 2)
+    w = np.sqrt(9.81 / 2.0)
+    sn, _, _ = systems.ellipj(systems.ellipk(k**2) - w * ts, k**2)
+    theta = pendulum.trajectories(np.array([[1.2, 0.0]]), ts)[0, :, 0]
+    np.testing.assert_allclose(theta, 2 * np.arcsin(k * sn), atol=1e-12)
+    rotating = np.array([[0.0, 7.0]])  # above the separatrix
+    assert pendulum.exact_trajectories(rotating, ts) is None
+    with pytest.raises(ValueError, match="no closed-form"):
+        pendulum.trajectories(rotating, ts, method="exact")
+    assert np.all(np.diff(pendulum.trajectories(rotating, ts)[0, :, 0]) > 0)
+
+
+def test_harmonic_oscillator_exact_solution():
+    sho = systems.HarmonicOscillator(omega=2)
+    y0s = np.array([[1.0, 0.0], [0.3, -0.7]])
+    ts = np.linspace(0.0, 3.0, 7)
+    ys = sho.trajectories(y0s, ts)
+    np.testing.assert_allclose(ys[0, :, 0], np.cos(2 * ts), atol=1e-15)
+    np.testing.assert_allclose(
+        ys, sho.trajectories(y0s, ts, method="dopri8"), atol=1e-9
+    )
+    energy = 0.5 * ys[..., 1] ** 2 + 2.0 * ys[..., 0] ** 2
+    np.testing.assert_allclose(energy, energy[:, :1].repeat(7, 1), rtol=1e-13)
+
+
+def test_lotka_volterra_conserves_its_invariant():
+    lv = systems.LotkaVolterra()
+    assert (lv.alpha, lv.beta, lv.gamma, lv.delta) == (1.5, 1.0, 3.0, 1.0)
+    ys = lv.trajectories(lv.sample_initial_conditions(3), np.linspace(0, 5, 11))
+    x, y = ys[..., 0], ys[..., 1]
+    invariant = lv.delta * x - lv.gamma * np.log(x) + lv.beta * y - lv.alpha * np.log(y)
+    np.testing.assert_allclose(invariant, invariant[:, :1].repeat(11, 1), rtol=1e-9)
+    np.testing.assert_allclose(  # the equilibrium does not move
+        lv.trajectories(np.array([[3.0, 1.5]]), np.array([0.0, 2.0]))[0, -1], [3.0, 1.5]
+    )
+
+
+def test_lorenz63_field_and_initial_conditions():
+    lorenz = systems.Lorenz63()
+    f = np.asarray(lorenz.vector_field(0.0, jnp.array([1.0, 2.0, 3.0]), None))
+    np.testing.assert_allclose(f, [10.0, 1 * 25 - 2, 2 - 8.0], rtol=1e-6)
+    y0s = lorenz.sample_initial_conditions(4, seed=3)
+    assert y0s.shape == (4, 3) and np.all(np.abs(y0s) < 60) and np.all(y0s[:, 2] > 0)
+    assert lorenz.horizon == 1.0
+
+
+def test_state_at_is_the_end_of_a_trajectory():
+    for name in ["harmonic_oscillator", "pendulum", "lotka_volterra"]:
+        system = systems.get(name)
+        y0s = system.sample_initial_conditions(3, seed=1)  # shapes as compiled above
+        end = system.trajectories(y0s, np.linspace(0.0, 0.7, 11))[:, -1]
+        np.testing.assert_allclose(system.state_at(y0s, 0.7), end, atol=1e-8)
+
+
+def test_registry():
+    assert systems.names() == [
+        "harmonic_oscillator",
+        "lorenz63",
+        "lotka_volterra",
+        "pendulum",
+    ]
+    assert isinstance(systems.get("Lotka-Volterra"), systems.LotkaVolterra)
+    assert isinstance(systems.get("sho"), systems.HarmonicOscillator)
+    assert systems.get("pendulum", g=9.81).g == 9.81
+    with pytest.raises(ValueError, match="Unknown system 'duffing'"):
+        systems.get("duffing")
+    with pytest.raises(ValueError, match="omega > 0"):
+        systems.HarmonicOscillator(omega=0.0)
+    with pytest.raises(ValueError, match="finite parameters"):
+        systems.LotkaVolterra(alpha=float("nan"))
+    with pytest.raises(ValueError, match="method"):
+        systems.Pendulum().trajectories(
+            np.zeros((1, 2)), np.array([0.0, 1.0]), method="rk"
+        )
+    with pytest.raises(ValueError, match="t > 0"):
+        systems.Pendulum().state_at(np.zeros((1, 2)), 0.0)

@@ -1,0 +1,223 @@
+"""Resumable writes: an interrupted-then-resumed generation gives the same bytes."""
+
+import datetime
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from sciml import datasets
+from sciml.datasets import _generate, _hdf5
+
+N, CHUNK = 10, 3
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal((N, 4, 6, 1)).astype(np.float32)
+    return u, np.linspace(0, 1, 6), np.linspace(0, 1, 4)
+
+
+def chunk_source(u, calls=None, interrupt_at=None):
+    """`chunks(first)` yields blocks at multiples of CHUNK; raises KeyboardInterrupt
+    instead of producing the block starting at `interrupt_at`."""
+
+    def chunks(first=0):
+        if calls is not None:
+            calls.append(first)
+        for start in range(first, len(u), CHUNK):
+            if start == interrupt_at:
+                raise KeyboardInterrupt
+            yield u[start : start + CHUNK]
+
+    return chunks
+
+
+def write(path, u, x, t, *, beta=0.4, **kwargs):
+    return datasets.write(
+        path,
+        u,
+        x=x,
+        t=t,
+        params={"beta": beta},
+        provenance={"generator": "test", "seed": 1, "params": {"beta": beta}},
+        **kwargs,
+    )
+
+
+def all_contents(path):
+    """Every dataset's bytes and every attribute, for a comparison without layout."""
+    out = {}
+    with h5py.File(path) as file:
+        file.visititems(
+            lambda name, item: (
+                out.__setitem__(name, np.asarray(item[()]).tobytes())
+                if isinstance(item, h5py.Dataset)
+                else None
+            )
+        )
+        out["attrs"] = {k: str(v) for k, v in file.attrs.items()}
+    return out
+
+
+@pytest.mark.parametrize("interrupt_at", [3, 6, 9])
+def test_interrupted_then_resumed_write_is_byte_identical(
+    tmp_path, data, monkeypatch, interrupt_at
+):
+    u, x, t = data
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    whole = write(tmp_path / "a" / "f.hdf5", chunk_source(u), x, t)
+
+    path = tmp_path / "b" / "f.hdf5"
+    with pytest.raises(KeyboardInterrupt):
+        write(path, chunk_source(u, interrupt_at=interrupt_at), x, t)
+    assert not path.exists()
+    partial = datasets.partial_path(path)
+    assert partial.name == ".f.hdf5.partial"
+    with h5py.File(partial) as file:
+        assert file.attrs["sciml_partial_done"] == interrupt_at
+        assert file["tensor"].shape[0] == interrupt_at
+
+    calls = []
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")  # a resume keeps the start
+    write(path, chunk_source(u, calls), x, t, resume=True)
+    assert calls == [interrupt_at]  # continued from the last finished chunk
+    assert sorted(p.name for p in path.parent.iterdir()) == ["f.hdf5"]
+    assert path.read_bytes() == whole.read_bytes()
+    with datasets.load(path) as ds:
+        np.testing.assert_array_equal(ds.u[...], u)
+        assert "partial_done" not in ds.provenance
+        assert ds.provenance["created"] == datetime.datetime.fromtimestamp(
+            1700000000, datetime.UTC
+        ).isoformat(timespec="seconds")
+
+
+def test_resume_with_different_settings_is_refused(tmp_path, data):
+    u, x, t = data
+    path = tmp_path / "f.hdf5"
+    with pytest.raises(KeyboardInterrupt):
+        write(path, chunk_source(u, interrupt_at=6), x, t)
+    with pytest.raises(ValueError) as info:
+        write(path, chunk_source(u), x, t, beta=0.7, resume=True)
+    message = str(info.value)
+    assert ".f.hdf5.partial" in message and "different generation settings" in message
+    assert "params.beta: 0.4 then, 0.7 now" in message and "resume=False" in message
+    with pytest.raises(ValueError, match="x: "):  # other coordinates
+        write(path, chunk_source(u), x * 2, t, resume=True)
+    assert datasets.partial_path(path).exists() and not path.exists()
+
+
+def test_resume_false_discards_a_stale_partial_file(tmp_path, data):
+    u, x, t = data
+    path = tmp_path / "f.hdf5"
+    with pytest.raises(KeyboardInterrupt):
+        write(path, chunk_source(u, interrupt_at=3), x, t)
+    calls = []
+    with pytest.warns(UserWarning, match="Discarding .*f.hdf5.partial"):
+        write(path, chunk_source(u, calls), x, t, beta=0.7)
+    assert calls == [0]
+    with datasets.load(path) as ds:
+        np.testing.assert_array_equal(ds.u[...], u)
+        assert ds.params == {"beta": 0.7}
+    assert [p.name for p in tmp_path.iterdir()] == ["f.hdf5"]
+
+
+def test_resume_without_partial_file_starts_from_zero(tmp_path, data):
+    u, x, t = data
+    calls = []
+    path = write(tmp_path / "f.hdf5", chunk_source(u, calls), x, t, resume=True)
+    assert calls == [0]
+    with datasets.load(path) as ds:
+        np.testing.assert_array_equal(ds.u[...], u)
+
+
+def test_errors_keep_partial_only_for_chunk_sources(tmp_path, data):
+    u, x, t = data
+
+    def failing(first=0):
+        yield u[:3]
+        raise RuntimeError("solver diverged")
+
+    with pytest.raises(RuntimeError):
+        write(tmp_path / "c.hdf5", failing, x, t)  # a chunk source: kept
+    with pytest.raises(RuntimeError):
+        write(tmp_path / "i.hdf5", failing(), x, t)  # an iterator: removed
+    assert [p.name for p in tmp_path.iterdir()] == [".c.hdf5.partial"]
+
+
+def test_interruption_inside_a_block_write_is_recovered(tmp_path, data, monkeypatch):
+    """Stopped after resizing and writing part of a block: the resume drops the
+    unrecorded samples; data and attributes equal an uninterrupted write's."""
+    u, x, t = data
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    whole = write(tmp_path / "a.hdf5", chunk_source(u), x, t)
+    append = _hdf5._append
+
+    def torn(work, block, n_done):
+        if n_done == 6:
+            with h5py.File(work, "r+") as file:
+                file["tensor"].resize(n_done + len(block), axis=0)
+                file["tensor"][n_done] = 7.0
+            raise KeyboardInterrupt
+        append(work, block, n_done)
+
+    path = tmp_path / "b.hdf5"
+    monkeypatch.setattr(_hdf5, "_append", torn)
+    with pytest.raises(KeyboardInterrupt):
+        write(path, chunk_source(u), x, t)
+    monkeypatch.setattr(_hdf5, "_append", append)
+    write(path, chunk_source(u), x, t, resume=True)
+    assert all_contents(path) == all_contents(whole)
+
+
+def test_corrupt_partial_file_is_reported(tmp_path, data):
+    u, x, t = data
+    path = tmp_path / "f.hdf5"
+    datasets.partial_path(path).write_bytes(b"not hdf5 at all")
+    with pytest.raises(ValueError, match=r"partial file .*\.f\.hdf5\.partial"):
+        write(path, chunk_source(u), x, t, resume=True)
+
+
+def test_generate_advection_resumes_byte_identically(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    settings = dict(beta=0.4, n_samples=5, nx=32, nt=6, seed=0, chunk_size=2)
+    whole = datasets.generate("advection", out=tmp_path / "a", **settings)
+
+    append, calls = _hdf5._append, []
+
+    def interrupt_second_block(work, block, n_done):
+        calls.append(n_done)
+        if n_done == 2:
+            raise KeyboardInterrupt  # before anything of the block is written
+        append(work, block, n_done)
+
+    monkeypatch.setattr(_hdf5, "_append", interrupt_second_block)
+    with pytest.raises(KeyboardInterrupt):
+        datasets.generate("advection", out=tmp_path / "b", **settings)
+    monkeypatch.setattr(_hdf5, "_append", append)
+    partial = datasets.partial_path(tmp_path / "b" / whole.name)
+    with h5py.File(partial) as file:
+        assert file.attrs["sciml_partial_done"] == 2
+        assert json.loads(file.attrs["sciml_partial_settings"])["params"] == {
+            "beta": 0.4
+        }
+    resumed = datasets.generate(
+        "advection", out=tmp_path / "b", resume=True, **settings
+    )
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_generate_warns_when_the_generator_cannot_resume(tmp_path, monkeypatch):
+    seen = {}
+
+    def old_generator(*, out, n_samples=1, seed=0, beta=0.1):
+        seen.update(out=out, beta=beta)
+        return out
+
+    monkeypatch.setattr(_generate, "get_generator", lambda name: old_generator)
+    with pytest.warns(UserWarning, match="cannot resume yet"):
+        datasets.generate("old", out=tmp_path, beta=0.2, resume=True)
+    assert seen == {"out": tmp_path, "beta": 0.2}
+    datasets.generate("old", out=tmp_path)  # resume=False: no warning, not passed
