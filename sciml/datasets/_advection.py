@@ -148,6 +148,9 @@ def generate_advection(
     - `scheme`: `"fv"` (PDEBench's finite-volume recipe) or `"exact"`.
     - `dtype`: the arithmetic of `"fv"` (float32 for speed, float64 for
         validation); the file is float32 either way. `"exact"` always uses float64.
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 

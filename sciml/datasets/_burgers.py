@@ -138,6 +138,7 @@ def generate_burgers(
     t_end: float | int = 2.0,
     chunk_size: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
+    resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 1-D Burgers file for viscosity parameter $\nu$.
 
@@ -158,6 +159,9 @@ def generate_burgers(
         the output does not depend on it.
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -200,4 +204,5 @@ def generate_burgers(
         t=t,
         params={"Nu": nu},
         provenance={"generator": "burgers", "seed": seed, "params": settings},
+        resume=resume,
     )

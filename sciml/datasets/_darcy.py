@@ -208,6 +208,7 @@ def generate_darcy(
     boundary: Literal["dirichlet", "ghost_zero"] = "dirichlet",
     maxiter: int = 5000,
     chunk_size: int | None = None,
+    resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 2-D Darcy file: $-\nabla\cdot(a\nabla u) = \beta$, $u|_{\partial
     \Omega} = 0$ on $(0,1)^2$.
@@ -235,6 +236,9 @@ def generate_darcy(
         ghost value 0 one cell outside).
     - `maxiter`: CG iteration cap.
     - `chunk_size`: samples per jitted call (default about 16 MiB of float64).
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -338,4 +342,5 @@ def generate_darcy(
             coordinates={X_COORD: centres, Y_COORD: centres},
             params={"beta": float(beta)},
             provenance={"generator": "darcy", "seed": seed, "params": settings},
+            resume=resume,
         )

@@ -215,6 +215,7 @@ def generate_diffusion_sorption(
     t_end: float | int = 500.0,
     boundary: Literal["face", "pdebench"] = "face",
     chunk_size: int | None = None,
+    resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's diffusion-sorption file `1D_diff-sorp_NA_NA.h5`.
 
@@ -234,6 +235,9 @@ def generate_diffusion_sorption(
     - `nx`, `nt`, `t_end`: cells, saved frames, final time (1024, 101, 500).
     - `boundary`: `"face"` (second order, default) or `"pdebench"`.
     - `chunk_size`: samples per jitted call (default 64).
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -309,4 +313,5 @@ def generate_diffusion_sorption(
             t=t,
             config=config,
             provenance={"generator": "diffusion_sorption", "seed": seed},
+            resume=resume,
         )

@@ -209,6 +209,7 @@ def generate_fisher_sources(
     t_end: float | int = 1.0,
     length_scale: float | int = 0.1,
     chunk_size: int | None = None,
+    resume: bool = False,
 ) -> Path:
     r"""Write one source-term family of the Fisher data of MT-DeepONet.
 
@@ -229,6 +230,9 @@ def generate_fisher_sources(
     - `nt`, `t_end`: saved frames including $t = 0$, final time.
     - `length_scale`: of the initial GRF.
     - `chunk_size`: samples per jitted call.
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -310,4 +314,5 @@ def generate_fisher_sources(
                 "seed": seed,
                 "params": settings,
             },
+            resume=resume,
         )

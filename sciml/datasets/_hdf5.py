@@ -9,13 +9,10 @@ A chunk source is written resumably: progress lives in a partial file beside the
 target (`.{name}.partial`, see `write`), which `resume=True` continues.
 """
 
-import contextlib
 import datetime
-import hashlib
+import functools
 import json
 import os
-import uuid
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,16 +20,20 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sciml.datasets._partial import (
+    PROVENANCE_PREFIX,
+    PartialFile,
+    digest,
+    fingerprint,
+    partial_path as partial_path,
+)
+
 TENSOR = "tensor"
 X_COORD = "x-coordinate"
 Y_COORD = "y-coordinate"
 T_COORD = "t-coordinate"
 T_CONVENTION = "t_coordinate_convention"
-PROVENANCE_PREFIX = "sciml_"
 _BLOCK_BYTES = 64 * 2**20
-# Attributes of a partial file (removed from the finished file).
-_DONE = PROVENANCE_PREFIX + "partial_done"
-_SETTINGS = PROVENANCE_PREFIX + "partial_settings"
 
 
 def _scalar_attr(name: str, value: Any) -> Any:
@@ -108,12 +109,6 @@ def _check_block(
     return block
 
 
-def partial_path(path: str | os.PathLike) -> Path:
-    """The partial file a resumable write of `path` fills: `.{name}.partial` beside it."""
-    path = Path(path)
-    return path.parent / f".{path.name}.partial"
-
-
 def _created() -> str:
     """The creation time: now (UTC), or `$SOURCE_DATE_EPOCH` for reproducible files."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -148,114 +143,40 @@ def _provenance_attrs(
     return {PROVENANCE_PREFIX + key: value for key, value in attrs.items()}
 
 
-def _digest(values: Any) -> str | None:
-    if values is None:
-        return None
-    array = np.ascontiguousarray(np.asarray(values, dtype=np.float32))
-    return hashlib.sha256(array.tobytes()).hexdigest()[:16] + f"{array.shape}"
-
-
-def _settings(params: dict, attrs: dict, x: Any, t: Any, y: Any) -> dict[str, Any]:
-    """What a resumed write must share with the interrupted one (not the time)."""
-    fixed = {k: v for k, v in attrs.items() if k != PROVENANCE_PREFIX + "created"}
-    return {
-        "params": params,
-        "provenance": fixed,
-        "x": _digest(x),
-        "t": _digest(t),
-        "y": _digest(y),
-    }
-
-
-def _differences(old: Any, new: Any, where: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new), key=str):
-            name = f"{where}.{key}" if where else str(key)
-            out += _differences(
-                old.get(key, "<absent>"), new.get(key, "<absent>"), name
-            )
-        return out
-    if old != new:
-        return [f"{where}: {old!r} then, {new!r} now"]
-    return []
-
-
-def _resume_point(
-    work: Path, settings: dict[str, Any], n_space: int
-) -> tuple[int, tuple[int, ...]]:
-    """Check the partial file `work` against `settings`; return (samples done, the
-    shape of a sample with its channel axis). Drops samples past the recorded count
-    (left by an interruption midway through writing a block)."""
-    try:
-        with h5py.File(work, "r+") as file:
-            stored = file.attrs.get(_SETTINGS)
-            done = file.attrs.get(_DONE)
-            if stored is None or done is None or TENSOR not in file:
-                raise ValueError(
-                    f"{work} is not a partial file of sciml.datasets.write (no "
-                    f"progress record); delete it, or pass resume=False."
-                )
-            stored = json.loads(stored)
-            diff = _differences(stored, json.loads(json.dumps(settings)))
-            if diff:
-                raise ValueError(
-                    f"Cannot resume {work}: it was written with different generation "
-                    f"settings ({'; '.join(diff)}). Resume with the original settings, "
-                    f"or pass resume=False to start over (the partial file is then "
-                    f"discarded)."
-                )
-            tensor = file[TENSOR]
-            done = int(done)
-            if tensor.shape[0] != done:
-                tensor.resize(done, axis=0)
-            sample = tuple(tensor.shape[1:])
-            if tensor.ndim == 2 + n_space:
-                sample = (*sample, 1)
-            return done, sample
-    except OSError as error:
-        raise ValueError(
-            f"The partial file {work} cannot be opened ({error}); delete it to start "
-            f"over, or pass resume=False."
-        ) from error
-
-
-def _create(
-    work: Path, sample: tuple[int, ...], attrs: dict[str, Any], settings: dict
-) -> None:
+def _create(sample: tuple[int, ...], file: h5py.File) -> None:
     stored = sample[:-1] if sample[-1] == 1 else sample
-    with h5py.File(work, "w") as file:
-        file.create_dataset(
-            TENSOR,
-            shape=(0, *stored),
-            maxshape=(None, *stored),
-            chunks=(1, *stored),
-            dtype=np.float32,
-        )
-        for name, value in attrs.items():
-            file.attrs[name] = value
-        file.attrs[_SETTINGS] = json.dumps(settings, sort_keys=True)
-        file.attrs[_DONE] = 0
+    file.create_dataset(
+        TENSOR,
+        shape=(0, *stored),
+        maxshape=(None, *stored),
+        chunks=(1, *stored),
+        dtype=np.float32,
+    )
 
 
-def _append(work: Path, block: np.ndarray, n_done: int) -> None:
-    with h5py.File(work, "r+") as file:
-        tensor = file[TENSOR]
-        n_new = block.shape[0]
-        tensor.resize(n_done + n_new, axis=0)
-        tensor[n_done : n_done + n_new] = block.reshape(n_new, *tensor.shape[1:])
-        file.attrs[_DONE] = n_done + n_new
+def _trim_tensor(n_space: int, file: h5py.File, done: int) -> tuple[int, ...]:
+    """Drop samples past `done` (a block interrupted midway); return the shape of a
+    sample with its channel axis."""
+    tensor = file[TENSOR]
+    if tensor.shape[0] != done:
+        tensor.resize(done, axis=0)
+    sample = tuple(tensor.shape[1:])
+    return (*sample, 1) if tensor.ndim == 2 + n_space else sample
 
 
-def _finish(work: Path, coordinates: dict[str, np.ndarray]) -> None:
-    with h5py.File(work, "r+") as file:
-        for name, values in coordinates.items():
-            if name in file:  # left by an interruption during an earlier finish
-                del file[name]
-            file.create_dataset(name, data=values)
-        file.attrs[T_CONVENTION] = "exact"
-        for name in (_DONE, _SETTINGS):
-            del file.attrs[name]
+def _append(file: h5py.File, block: np.ndarray, n_done: int) -> None:
+    tensor = file[TENSOR]
+    n_new = block.shape[0]
+    tensor.resize(n_done + n_new, axis=0)
+    tensor[n_done : n_done + n_new] = block.reshape(n_new, *tensor.shape[1:])
+
+
+def _finish(coordinates: dict[str, np.ndarray], file: h5py.File) -> None:
+    for name, values in coordinates.items():
+        if name in file:  # left by an interruption during an earlier finish
+            del file[name]
+        file.create_dataset(name, data=values)
+    file.attrs[T_CONVENTION] = "exact"
 
 
 def write(
@@ -281,8 +202,9 @@ def write(
     version, coordinates) is refused with a `ValueError`. Any other source is
     written under a unique temporary name, removed on an exception.
 
-    Byte-identity: each block is appended in its own open/write/close of the file,
-    so a write interrupted between blocks (e.g. while the generator computes) and
+    Byte-identity (the mechanism is `sciml.datasets._partial.PartialFile`, shared
+    with `write_fields` and `write_groups`): each block is appended in its own
+    open/write/close of the file, so a write interrupted between blocks (e.g. while the generator computes) and
     resumed produces the same bytes as an uninterrupted one, given the same block
     boundaries and the same `created` time (set `$SOURCE_DATE_EPOCH` to fix it; a
     resume keeps the time the partial file was created). An interruption in the
@@ -323,24 +245,7 @@ def write(
         params[name] = _scalar_attr(name, params[name])
     attrs = _provenance_attrs(params, provenance)
     n_space = 1 if y is None else 2
-    resumable = callable(u)
-    settings = _settings(params, attrs, x, t, y)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if resumable:
-        work = partial_path(path)
-    else:  # a fresh unique name (not mkstemp, whose 0600 mode would reach the file)
-        work = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    n_done, sample = 0, None
-    if resumable and work.exists():
-        if resume:
-            n_done, sample = _resume_point(work, settings, n_space)
-        else:
-            warnings.warn(
-                f"Discarding {work}, the partial file of an interrupted write; pass "
-                f"resume=True to continue it instead.",
-                stacklevel=2,
-            )
-            work.unlink()
+    settings = fingerprint(params, attrs, x=digest(x), t=digest(t), y=digest(y))
 
     def checked_coordinates(sample: tuple[int, ...]) -> dict[str, np.ndarray]:
         coordinates = {X_COORD: _coordinate("x", x, sample[1], "x")}
@@ -349,26 +254,22 @@ def write(
         coordinates[T_COORD] = _coordinate("t", t, sample[0], "t")
         return coordinates
 
-    coordinates = None if sample is None else checked_coordinates(sample)
-    try:
-        for block in _as_blocks(u, n_done):
-            block = _check_block(block, n_done, sample, n_space)
+    with PartialFile(
+        path, settings, resumable=callable(u), resume=resume, writer="write"
+    ) as work:
+        sample = work.resume(functools.partial(_trim_tensor, n_space))
+        coordinates = None if sample is None else checked_coordinates(sample)
+        for block in _as_blocks(u, work.done):
+            block = _check_block(block, work.done, sample, n_space)
             if sample is None:
                 sample = block.shape[1:]
                 # checked before any sample reaches the disk
                 coordinates = checked_coordinates(sample)
-            if not work.exists():
-                _create(work, sample, {**params, **attrs}, settings)
+            if not work.exists:
+                work.create({**params, **attrs}, functools.partial(_create, sample))
             if block.shape[0]:
-                _append(work, block, n_done)
-                n_done += block.shape[0]
-        if coordinates is None or n_done == 0:
+                with work.chunk(block.shape[0]) as file:
+                    _append(file, block, work.done)
+        if coordinates is None or work.done == 0:
             raise ValueError("`u` holds no samples; pass at least one.")
-        _finish(work, coordinates)
-        os.replace(work, path)
-    except BaseException:
-        if not resumable:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(work)
-        raise
-    return path
+        return work.finish(functools.partial(_finish, coordinates))

@@ -5,14 +5,16 @@
 - `write_groups`: one group per sample (diffusion-sorption: `0000/data`
   `(T, X, C)`, `0000/grid/x`, `0000/grid/t`, root attr `config`).
 
-Both take the same chunk sources as `write` (`chunks(first)` from sample 0) and the
-same provenance attributes; the file appears under its name only once complete.
+Both take the same sources as `write` and the same provenance attributes, and build
+the file with the same mechanism (`sciml.datasets._partial.PartialFile`): the file
+appears under its name only once complete, and a chunk source `chunks(first)` is
+written resumably (`resume=True` continues the partial file `.{name}.partial` of an
+interrupted write from its last finished chunk, byte-identically).
 """
 
-import contextlib
+import functools
 import json
 import os
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,24 +29,11 @@ from sciml.datasets._hdf5 import (
     _provenance_attrs,
     _scalar_attr,
 )
+from sciml.datasets._partial import PartialFile, digest, fingerprint
 
 
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; move it onto `path` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _chunk_iter(chunks: Any) -> Iterator[Any]:
-    return iter(chunks(0) if callable(chunks) else chunks)
+def _chunk_iter(chunks: Any, first: int) -> Iterator[Any]:
+    return iter(chunks(first) if callable(chunks) else chunks)
 
 
 def _finite_block(name: str, block: Any, first: int) -> np.ndarray:
@@ -61,6 +50,51 @@ def _finite_block(name: str, block: Any, first: int) -> np.ndarray:
     return block
 
 
+def _static(coordinates: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, values in coordinates.items():
+        array = np.asarray(values, dtype=np.float32)
+        if array.ndim != 1 or not np.all(np.isfinite(array)):
+            raise ValueError(f"`{name}` must be 1-D and finite, got {array.shape}.")
+        out[name] = array
+    return out
+
+
+def _trim_fields(file: h5py.File, done: int) -> dict[str, tuple[int, ...]]:
+    """Drop samples past `done` from every per-sample dataset; return their sample
+    shapes. (Coordinates left by an interrupted finish are not per-sample: fixed
+    size, rewritten by the finish.)"""
+    shapes = {}
+    for name, item in file.items():
+        if isinstance(item, h5py.Dataset) and item.maxshape[0] is None:
+            if item.shape[0] != done:
+                item.resize(done, axis=0)
+            shapes[name] = tuple(item.shape[1:])
+    if not shapes:
+        raise KeyError("no per-sample datasets")
+    return shapes
+
+
+def _create_fields(arrays: Mapping[str, np.ndarray], file: h5py.File) -> None:
+    for name, array in arrays.items():
+        file.create_dataset(
+            name,
+            shape=(0, *array.shape[1:]),
+            maxshape=(None, *array.shape[1:]),
+            chunks=(1, *array.shape[1:]),
+            dtype=np.float32,
+        )
+
+
+def _finish_fields(static: Mapping[str, np.ndarray], file: h5py.File) -> None:
+    for name, array in static.items():
+        if name in file:  # left by an interruption during an earlier finish
+            del file[name]
+        file.create_dataset(name, data=array)
+    if T_COORD in static:
+        file.attrs[T_CONVENTION] = "exact"
+
+
 def write_fields(
     path: str | os.PathLike,
     chunks: Any,
@@ -68,20 +102,29 @@ def write_fields(
     coordinates: Mapping[str, Any],
     params: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    resume: bool = False,
 ) -> Path:
     """Write several per-sample datasets (e.g. `tensor` and `nu`) at the root, atomically.
+
+    Atomic and resumable as `sciml.datasets.write` (same partial file, settings
+    check and byte identity; the settings are `params`, `provenance` and the
+    coordinates).
 
     **Arguments:**
 
     - `path`: the file to write (parent directories are created).
     - `chunks`: a chunk source `chunks(first)` (or an iterable) yielding dicts
         `{name: block}` of float arrays whose first axis holds the same consecutive
-        samples; every chunk has the same names and trailing shapes.
+        samples, starting at sample `first`; every chunk has the same names and
+        trailing shapes.
     - `coordinates`: static 1-D datasets, e.g. `{"x-coordinate": x}`; when
         `t-coordinate` is among them it has one entry per frame and the root attr
         `t_coordinate_convention = "exact"` is written.
     - `params`: PDE parameters, written as root attributes.
     - `provenance`: as in `sciml.datasets.write`.
+    - `resume`: continue the partial file of an interrupted write of a chunk
+        source, if there is one (else start from sample 0), as in
+        `sciml.datasets.write`. Ignored for other sources.
 
     **Returns:**
 
@@ -90,58 +133,92 @@ def write_fields(
     path = Path(path)
     params = {name: _scalar_attr(name, value) for name, value in (params or {}).items()}
     attrs = _provenance_attrs(params, provenance)
-    with _atomic(path) as tmp, h5py.File(tmp, "w") as file:
-        created: dict[str, h5py.Dataset] = {}
-        n_written = 0
-        for blocks in _chunk_iter(chunks):
+    static = _static(coordinates)
+    digests = {name: digest(array) for name, array in static.items()}
+    settings = fingerprint(params, attrs, coordinates=digests)
+    with PartialFile(
+        path, settings, resumable=callable(chunks), resume=resume, writer="write_fields"
+    ) as work:
+        shapes = work.resume(_trim_fields) or {}
+        for blocks in _chunk_iter(chunks, work.done):
             if not isinstance(blocks, Mapping) or not blocks:
                 raise ValueError(
                     "write_fields needs chunks that are dicts {name: array}, got "
                     f"{type(blocks).__name__}."
                 )
-            if created and set(blocks) != set(created):
+            if shapes and set(blocks) != set(shapes):
                 raise ValueError(
-                    f"Every chunk must hold the datasets {sorted(created)}, got "
-                    f"{sorted(blocks)} at sample {n_written}."
+                    f"Every chunk must hold the datasets {sorted(shapes)}, got "
+                    f"{sorted(blocks)} at sample {work.done}."
                 )
-            arrays = {k: _finite_block(k, v, n_written) for k, v in blocks.items()}
+            arrays = {k: _finite_block(k, v, work.done) for k, v in blocks.items()}
             sizes = {k: a.shape[0] for k, a in arrays.items()}
             if len(set(sizes.values())) != 1:
                 raise ValueError(
                     "The datasets of one chunk must hold the same number of samples, "
                     f"got {sizes}."
                 )
-            n_new = next(iter(sizes.values()))
             for name, array in arrays.items():
-                if name not in created:
-                    created[name] = file.create_dataset(
-                        name,
-                        shape=(0, *array.shape[1:]),
-                        maxshape=(None, *array.shape[1:]),
-                        chunks=(1, *array.shape[1:]),
-                        dtype=np.float32,
-                    )
-                dataset = created[name]
-                if dataset.shape[1:] != array.shape[1:]:
+                if shapes and shapes[name] != array.shape[1:]:
                     raise ValueError(
-                        f"`{name}` chunks must have shape (n, *{dataset.shape[1:]}); "
-                        f"the chunk at sample {n_written} has {array.shape}."
+                        f"`{name}` chunks must have shape (n, *{shapes[name]}); "
+                        f"the chunk at sample {work.done} has {array.shape}."
                     )
-                dataset.resize(n_written + n_new, axis=0)
-                dataset[n_written : n_written + n_new] = array
-            n_written += n_new
-        if n_written == 0:
+            if not shapes:
+                shapes = {name: array.shape[1:] for name, array in arrays.items()}
+            if not work.exists:
+                work.create(
+                    {**params, **attrs}, functools.partial(_create_fields, arrays)
+                )
+            n_new = next(iter(sizes.values()))
+            with work.chunk(n_new) as file:
+                for name, array in arrays.items():
+                    dataset = file[name]
+                    dataset.resize(work.done + n_new, axis=0)
+                    dataset[work.done : work.done + n_new] = array
+        if work.done == 0:
             raise ValueError("`chunks` holds no samples; pass at least one.")
-        for name, values in coordinates.items():
-            array = np.asarray(values, dtype=np.float32)
-            if array.ndim != 1 or not np.all(np.isfinite(array)):
-                raise ValueError(f"`{name}` must be 1-D and finite, got {array.shape}.")
-            file.create_dataset(name, data=array)
-        if T_COORD in coordinates:
-            file.attrs[T_CONVENTION] = "exact"
-        for name, value in {**params, **attrs}.items():
-            file.attrs[name] = value
-    return path
+        return work.finish(functools.partial(_finish_fields, static))
+
+
+def _sample_groups(file: h5py.File) -> dict[int, str]:
+    """Sample index -> group name (`0000`, ...; wider once finished past 9999)."""
+    return {int(name): name for name in file if name.isdigit()}
+
+
+def _trim_groups(file: h5py.File, done: int) -> tuple[int, ...] | None:
+    """Drop the groups of samples past `done`; return the shape of a sample (None
+    when there is none yet)."""
+    groups = _sample_groups(file)
+    for index, name in groups.items():
+        if index >= done:
+            del file[name]
+    if done == 0:
+        return None
+    return tuple(file[groups[0]]["data"].shape)
+
+
+def _append_groups(
+    block: np.ndarray, coords: Mapping[str, np.ndarray], first: int, file: h5py.File
+) -> None:
+    for i, sample in enumerate(block, start=first):
+        group = file.create_group(f"{i:04d}")
+        group.create_dataset("data", data=sample, dtype=np.float32)
+        for axis in ("x", "t"):
+            if i == 0:
+                group.create_dataset(f"grid/{axis}", data=coords[axis])
+            else:  # a hard link to sample 0's copy (named `0000` until the finish)
+                group[f"grid/{axis}"] = file[f"{0:04d}/grid/{axis}"]
+
+
+def _finish_groups(config: Mapping[str, Any], file: h5py.File) -> None:
+    groups = _sample_groups(file)
+    width = len(f"{max(groups):04d}")
+    for name in groups.values():
+        if len(name) < width:
+            file.move(name, name.zfill(width))
+    file.attrs["config"] = json.dumps(dict(config), sort_keys=True)
+    file.attrs[T_CONVENTION] = "exact"
 
 
 def write_groups(
@@ -152,6 +229,7 @@ def write_groups(
     t: Any,
     config: Mapping[str, Any],
     provenance: Mapping[str, Any] | None = None,
+    resume: bool = False,
 ) -> Path:
     """Write PDEBench's group-per-sample layout (diffusion-sorption), atomically.
 
@@ -159,66 +237,57 @@ def write_groups(
     so that name order is sample order) holding `data` `(T, X, C)` float32 and
     `grid/x` `(X,)`, `grid/t` `(T,)` (hard links to one stored copy; readers see
     ordinary datasets). The root attr `config` is the generation config as JSON.
+    Atomic and resumable as `sciml.datasets.write` (same partial file, settings
+    check and byte identity; the settings are `config`, `provenance`, `x` and `t`).
 
     **Arguments:**
 
     - `path`: the file to write.
     - `chunks`: a chunk source `chunks(first)` (or an iterable) yielding blocks
-        `(n, T, X, C)` of consecutive samples.
+        `(n, T, X, C)` of consecutive samples, starting at sample `first`.
     - `x`, `t`: the coordinates.
     - `config`: JSON-serialisable settings, stored as the root attr `config`.
     - `provenance`: as in `sciml.datasets.write`.
+    - `resume`: continue the partial file of an interrupted write of a chunk
+        source, if there is one (else start from sample 0), as in
+        `sciml.datasets.write`. Ignored for other sources.
 
     **Returns:**
 
     The path written.
     """
     path = Path(path)
-    attrs = _provenance_attrs(dict(config), provenance)
-    with _atomic(path) as tmp, h5py.File(tmp, "w") as file:
-        n_written = 0
-        shape: tuple[int, ...] = ()
-        grid: dict[str, h5py.Dataset] = {}
-        names: list[str] = []
-        for block in _chunk_iter(chunks):
-            block = _finite_block("u", block, n_written)
+    config = dict(config)
+    attrs = _provenance_attrs(config, provenance)
+    settings = fingerprint(config, attrs, x=digest(x), t=digest(t))
+    with PartialFile(
+        path, settings, resumable=callable(chunks), resume=resume, writer="write_groups"
+    ) as work:
+        shape = work.resume(_trim_groups)
+        coords: dict[str, np.ndarray] | None = None
+        for block in _chunk_iter(chunks, work.done):
+            block = _finite_block("u", block, work.done)
             if block.ndim != 4:
                 raise ValueError(
                     "write_groups needs blocks (samples, t, x, channels), got "
                     f"{block.shape}; add a channel axis with `u[..., None]`."
                 )
-            if not shape:
+            if shape is None:
                 shape = block.shape[1:]
+            elif block.shape[1:] != shape:
+                raise ValueError(
+                    f"Every chunk must have shape (n, *{shape}); the chunk at sample "
+                    f"{work.done} has {block.shape}."
+                )
+            if coords is None:  # checked before any sample reaches the disk
                 coords = {
                     "x": _coordinate("x", x, shape[1], "x"),
                     "t": _coordinate("t", t, shape[0], "t"),
                 }
-            elif block.shape[1:] != shape:
-                raise ValueError(
-                    f"Every chunk must have shape (n, *{shape}); the chunk at sample "
-                    f"{n_written} has {block.shape}."
-                )
-            for sample in block:
-                name = f"{n_written:04d}"
-                group = file.create_group(name)
-                group.create_dataset("data", data=sample, dtype=np.float32)
-                for axis in ("x", "t"):
-                    if axis in grid:
-                        group[f"grid/{axis}"] = grid[axis]  # a hard link
-                    else:
-                        grid[axis] = group.create_dataset(
-                            f"grid/{axis}", data=coords[axis]
-                        )
-                names.append(name)
-                n_written += 1
-        if n_written == 0:
+            if not work.exists:
+                work.create(attrs)
+            with work.chunk(block.shape[0]) as file:
+                _append_groups(block, coords, work.done, file)
+        if work.done == 0:
             raise ValueError("`chunks` holds no samples; pass at least one.")
-        width = len(names[-1])
-        for name in names:
-            if len(name) < width:
-                file.move(name, name.zfill(width))
-        file.attrs["config"] = json.dumps(dict(config), sort_keys=True)
-        file.attrs[T_CONVENTION] = "exact"
-        for name, value in attrs.items():
-            file.attrs[name] = value
-    return path
+        return work.finish(functools.partial(_finish_groups, config))

@@ -186,6 +186,7 @@ def generate_navier_stokes_2d(
     cfl: float | int = 0.5,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
+    resume: bool = False,
 ) -> Path:
     r"""Write 2-D vorticity trajectories $w(t_k, x, y)$ on the unit torus (HC-MoE data).
 
@@ -212,6 +213,9 @@ def generate_navier_stokes_2d(
     - `dt_max`, `cfl`: sub-step limits ($0 < $ `cfl` $\le 0.5$).
     - `dtype`: solver precision; the file is float32 either way.
     - `chunk_size`: trajectories per jitted call.
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -313,4 +317,5 @@ def generate_navier_stokes_2d(
                 "seed": seed,
                 "params": settings,
             },
+            resume=resume,
         )

@@ -134,6 +134,7 @@ def generate_reaction_diffusion(
     t_end: float | int = 1.0,
     chunk_size: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
+    resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 1-D reaction-diffusion file for $(\nu, \rho)$.
 
@@ -156,6 +157,9 @@ def generate_reaction_diffusion(
         the output does not depend on it.
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
+    - `resume`: continue an interrupted run of the same settings from its last
+        finished chunk (the partial file `.{name}.partial` beside the output);
+        see `sciml.datasets.write`.
 
     **Returns:**
 
@@ -206,4 +210,5 @@ def generate_reaction_diffusion(
             "seed": seed,
             "params": settings,
         },
+        resume=resume,
     )
