@@ -32,6 +32,12 @@ def slug(text: str) -> str:
 
 
 def git_commit() -> str:
+    """The checkout's commit (with "-dirty" if tracked files changed), or
+    `$SCIML_COMMIT` where the code runs from a copy without git (a device machine)."""
+    import os
+
+    if os.environ.get("SCIML_COMMIT"):
+        return os.environ["SCIML_COMMIT"]
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True

@@ -1,0 +1,593 @@
+"""Data-generation throughput: sciml's JAX generators beside what a user would pick.
+
+    python -m benchmarks.datasets.run --scale quick|paper [--pdebench-src DIR]
+
+For each PDE, in one run on one machine:
+
+- **ours**: `sciml.datasets.generate(...)` end to end (compute and HDF5 write), as
+  samples per second at PDEBench's resolution (1-D: 1024 cells, 201 frames);
+- **peer**: Exponax (MIT) for advection and Burgers, compute only (no file), at the
+  same resolution and, separately, at the cheapest resolution whose error is at
+  most ours ("matched error"); PDEBench's MIT simulator (`data_gen/src`) for
+  diffusion-sorption, run from a local copy of PDEBench's repository (never copied
+  into sciml: pass `--pdebench-src`);
+- **error** of each against the exact solution (advection) or a reference solve
+  (Burgers: Exponax at 4x the resolution; diffusion-sorption: scipy Radau at
+  rtol 1e-10 on the same semi-discretisation);
+- **device limit**: the bytes the output alone must move (samples x frames x cells
+  x 4 bytes) over the measured time, as a fraction of the measured device-to-device
+  copy bandwidth of this machine;
+- **host memory**: peak resident memory of a subprocess writing `n_memory` samples.
+
+Results: `benchmarks/datasets/results/<scale>-<device>.json` and `.md`.
+"""
+
+import argparse
+import importlib.util
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks._results import write_results
+from sciml import datasets
+
+SCALES = {
+    # samples timed per generator, samples for the memory probe
+    "quick": dict(
+        n=16,
+        n_memory=256,
+        nx=1024,
+        nt=201,
+        n_ref=4,
+        n_peer=1,
+        n_reaction_diffusion=2,
+        n_navier_stokes_2d=1,
+    ),
+    "paper": dict(
+        n=1000,
+        n_memory=10_000,
+        nx=1024,
+        nt=201,
+        n_ref=16,
+        n_peer=2,
+        n_reaction_diffusion=128,
+        n_navier_stokes_2d=32,
+    ),
+}
+T_END = 2.0
+
+
+def _timed(fn, *args, repeat=1, **kwargs):
+    """Best wall time of `repeat` calls after one warm-up call (compile excluded)."""
+    out = fn(*args, **kwargs)
+    jax.block_until_ready(out)
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        jax.block_until_ready(out)
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def copy_bandwidth() -> float:
+    """Measured device-to-device copy bandwidth, bytes read + written per second."""
+    x = jnp.ones((64 * 2**20,), jnp.float32)  # 256 MiB
+    f = jax.jit(lambda a: a * 1.0000001)
+    _, t = _timed(f, x, repeat=5)
+    return 2 * x.nbytes / t
+
+
+def ours(name: str, n: int, **params) -> tuple[float, np.ndarray]:
+    """Generate `n` samples end to end (compile excluded); return (seconds, u)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        datasets.generate(name, out=tmp, n_samples=min(n, 2), seed=1, **params)  # warm
+        t0 = time.perf_counter()
+        path = datasets.generate(name, out=tmp, n_samples=n, seed=0, **params)
+        seconds = time.perf_counter() - t0
+        with datasets.load(path) as ds:
+            u = np.asarray(ds.u[: min(n, 64)])
+    return seconds, u
+
+
+def initial_conditions(n: int, x: np.ndarray) -> jax.Array:
+    return datasets.sample_initial_conditions(
+        jax.random.key(0), jnp.asarray(x, jnp.float32), n
+    )
+
+
+def band_limited_at(u_fine: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Evaluate periodic samples u_fine (on i/N, last axis) at points x in [0, 1)."""
+    n = u_fine.shape[-1]
+    coef = np.fft.rfft(u_fine, axis=-1) / n
+    k = np.arange(coef.shape[-1])
+    weights = np.where((k == 0) | ((n % 2 == 0) & (k == n // 2)), 1.0, 2.0)
+    phase = np.exp(2j * np.pi * k[:, None] * x[None, :])
+    return np.real((coef * weights) @ phase)
+
+
+def nrmse(pred: np.ndarray, true: np.ndarray) -> float:
+    """PDEBench's nRMSE of the final frame, mean over samples."""
+    e = np.linalg.norm(pred - true, axis=-1) / np.linalg.norm(true, axis=-1)
+    return float(np.mean(e))
+
+
+# ---------------------------------------------------------------- Exponax peers
+
+
+def exponax_rollout(stepper, u0: jax.Array, n_frames: int, substeps: int) -> jax.Array:
+    """Roll out `n_frames - 1` saved intervals of `substeps` steps, vmapped."""
+    import exponax as ex
+
+    step = ex.RepeatedStepper(stepper, substeps) if substeps > 1 else stepper
+    roll = jax.jit(jax.vmap(ex.rollout(step, n_frames - 1, include_init=True)))
+    return roll(u0[:, None, :])[:, :, 0, :]
+
+
+def exponax_advection(n: int, nx: int, nt: int, beta: float):
+    import exponax as ex
+
+    dt = T_END / (nt - 1)
+    stepper = ex.stepper.Advection(1, 1.0, nx, dt, velocity=beta)
+    x = np.arange(nx) / nx
+    u0 = initial_conditions(n, x)
+    u, seconds = _timed(exponax_rollout, stepper, u0, nt, 1)
+    return seconds, np.asarray(u), x
+
+
+def exponax_burgers(n: int, nx: int, nt: int, nu: float, substeps: int):
+    import exponax as ex
+
+    dt = T_END / (nt - 1) / substeps
+    stepper = ex.stepper.Burgers(1, 1.0, nx, dt, diffusivity=nu / np.pi)
+    x = np.arange(nx) / nx
+    u0 = initial_conditions(n, x)
+    u, seconds = _timed(exponax_rollout, stepper, u0, nt, substeps)
+    return seconds, np.asarray(u), x
+
+
+# ----------------------------------------------------------------- our solvers
+
+
+def ours_compute(solve, u0: jax.Array, *args) -> float:
+    """Seconds for our vmapped solver on a batch (compile excluded)."""
+    fn = jax.jit(
+        jax.vmap(solve, in_axes=(0,) + (None,) * len(args)), static_argnums=(4, 5)
+    )
+    _, seconds = _timed(lambda u: fn(u, *args), u0)
+    return seconds
+
+
+def fv_setup(nx: int, nt: int, dt_max: float) -> tuple[float, float, int]:
+    """Cell width, step and substeps per frame, as our generators choose them."""
+    frame = T_END / (nt - 1)
+    substeps = int(np.ceil(frame / dt_max - 1e-12))
+    return 1.0 / nx, frame / substeps, substeps
+
+
+# ----------------------------------------------------------------------- cases
+
+
+def case_advection(cfg, rows, timings, bandwidth):
+    from sciml.datasets._advection import advection_fv
+
+    beta, nx, nt, n = 0.4, cfg["nx"], cfg["nt"], cfg["n"]
+    x = (np.arange(nx) + 0.5) / nx
+    params = datasets.sample_initial_condition_params(jax.random.key(0), cfg["n_ref"])
+
+    def exact(points):
+        shifted = jnp.asarray((points - beta * T_END) % 1.0)
+        return np.asarray(
+            jax.vmap(lambda p: datasets.evaluate_initial_condition(p, shifted))(params)
+        )
+
+    seconds_e2e, u = ours("advection", n, beta=beta, nx=nx, nt=nt)
+    err_ours = nrmse(u[: cfg["n_ref"], -1, :, 0], exact(x))
+    dx, dt, m = fv_setup(nx, nt, 0.4 * (1.0 / nx) / beta)
+    seconds_ours = ours_compute(
+        advection_fv, initial_conditions(n, x), beta, dx, dt, nt, m
+    )
+    # Our exact scheme: the analytic solution, evaluated frame by frame.
+    t = jnp.linspace(0.0, T_END, nt)
+    all_params = datasets.sample_initial_condition_params(jax.random.key(0), n)
+    exact_fn = jax.jit(
+        jax.vmap(
+            lambda p: jax.vmap(
+                lambda tk: datasets.evaluate_initial_condition(
+                    p, (jnp.asarray(x, jnp.float32) - beta * tk) % 1.0
+                )
+            )(t)
+        )
+    )
+    u_exact, seconds_exact = _timed(exact_fn, all_params)
+    err_exact = nrmse(np.asarray(u_exact)[: cfg["n_ref"], -1], exact(x))
+    rows.append(
+        dict(
+            task="advection",
+            param={"beta": beta},
+            split="final frame",
+            model="generator",
+            variant=f"sciml exact nx={nx}",
+            metric="nRMSE_vs_reference",
+            value=err_exact,
+            seeds=1,
+            std=None,
+            paper=None,
+        )
+    )
+    peer = {}
+    for res in (256, 512, 1024):
+        s, up, xp = exponax_advection(n, res, nt, beta)
+        peer[res] = (s, nrmse(up[: cfg["n_ref"], -1], exact(xp)))
+    timings.append(
+        {
+            "what": f"advection, {n} samples, {nt} frames, nx={nx}: sciml exact scheme vs peer at nx={nx}",
+            "ours_s": seconds_exact,
+            "peer": "Exponax Advection (ETDRK, spectral)",
+            "peer_s": peer[nx][0],
+            "ratio": peer[nx][0] / seconds_exact,
+        }
+    )
+    _report(
+        "advection",
+        {"beta": beta},
+        n,
+        nx,
+        nt,
+        seconds_ours,
+        seconds_e2e,
+        err_ours,
+        peer,
+        "Exponax Advection (ETDRK, spectral)",
+        rows,
+        timings,
+        bandwidth,
+    )
+
+
+def case_burgers(cfg, rows, timings, bandwidth, nu=0.01):
+    from sciml.datasets._burgers import burgers_fv, burgers_time_step
+
+    nx, nt, n = cfg["nx"], cfg["nt"], cfg["n"]
+    x = (np.arange(nx) + 0.5) / nx
+    n_ref = cfg["n_ref"]
+    # Reference: Exponax at 4x the resolution with a small step (float32).
+    _, ref, _ = exponax_burgers(n_ref, 4 * nx, nt, nu, substeps=400)
+    seconds_e2e, u = ours("burgers", n, nu=nu, nx=nx, nt=nt)
+    err_ours = nrmse(u[:n_ref, -1, :, 0], band_limited_at(ref[:, -1], x))
+    dx, dt, m = fv_setup(nx, nt, burgers_time_step(nu, 1.0 / nx))
+    seconds_ours = ours_compute(burgers_fv, initial_conditions(n, x), nu, dx, dt, nt, m)
+    peer = {}
+    for res, substeps in ((256, 25), (512, 50), (1024, 100)):
+        s, up, xp = exponax_burgers(n, res, nt, nu, substeps)
+        err = nrmse(up[:n_ref, -1], ref[:, -1, :: 4 * nx // res])
+        peer[res] = (s, err)
+    _report(
+        "burgers",
+        {"nu": nu},
+        n,
+        nx,
+        nt,
+        seconds_ours,
+        seconds_e2e,
+        err_ours,
+        peer,
+        "Exponax Burgers (ETDRK2, spectral)",
+        rows,
+        timings,
+        bandwidth,
+    )
+
+
+def case_diffusion_sorption(cfg, rows, timings, bandwidth, pdebench_src):
+    n, nt, nx = min(cfg["n"], 64), 101, cfg["nx"]
+    seconds_e2e, u = ours("diffusion_sorption", n, nx=nx, nt=nt, boundary="pdebench")
+    row = dict(task="diffusion_sorption", param={}, split="all", model="generator")
+    rows.append(
+        {
+            **row,
+            "variant": "sciml (Kvaerno5, rtol 1e-6)",
+            "metric": "samples_per_s",
+            "value": n / seconds_e2e,
+            "seeds": 1,
+            "std": None,
+            "paper": None,
+        }
+    )
+    if pdebench_src is None:
+        return
+    sim_mod = _load_pdebench(pdebench_src)
+    from scipy.integrate import solve_ivp
+
+    def run_peer(k, **options):
+        sim_mod.solve_ivp = lambda *a, **kw: solve_ivp(*a, **{**kw, **options})
+        sim = sim_mod.Simulator(t=500.0, tdim=nt, xdim=nx, seed=k)
+        sim.generate_sample = _with_u0(sim, float(u_init[k]))
+        return sim.generate_sample()[..., 0]
+
+    u_init = u[:, 0, 0, 0]  # our constant initial values, given to the peer too
+    n_peer = min(cfg["n_peer"], n)
+    ref = [run_peer(k, method="Radau", rtol=1e-10, atol=1e-12) for k in range(n_peer)]
+    err_ours = float(np.mean([_rel(u[k, -1, :, 0], ref[k][-1]) for k in range(n_peer)]))
+    rows.append(
+        {
+            **row,
+            "variant": "sciml (Kvaerno5, rtol 1e-6)",
+            "metric": "rel_l2_final_vs_reference",
+            "value": err_ours,
+            "seeds": 1,
+            "std": None,
+            "paper": None,
+        }
+    )
+    for rtol in (1e-3, 1e-6):
+        t0 = time.perf_counter()
+        outs = [run_peer(k, rtol=rtol) for k in range(n_peer)]
+        s = (time.perf_counter() - t0) / n_peer
+        err = float(
+            np.mean([_rel(o[-1], r[-1]) for o, r in zip(outs, ref, strict=True)])
+        )
+        name = f"PDEBench sim_diff_sorp (scipy RK45, rtol {rtol:g})"
+        rows.append(
+            {
+                **row,
+                "variant": name,
+                "metric": "rel_l2_final_vs_reference",
+                "value": err,
+                "seeds": 1,
+                "std": None,
+                "paper": None,
+            }
+        )
+        timings.append(
+            {
+                "what": f"diffusion-sorption, per sample, nx={nx}, {nt} frames, "
+                f"peer rtol {rtol:g}",
+                "ours_s": seconds_e2e / n,
+                "peer": name,
+                "peer_s": s,
+                "ratio": s / (seconds_e2e / n),
+            }
+        )
+
+
+def case_ours_only(name, params, cfg, rows, n_frames, cells, **kwargs):
+    n = cfg.get(f"n_{name}", cfg["n"])
+    seconds, _ = ours(name, n, **params, **kwargs)
+    rows.append(
+        dict(
+            task=name,
+            param=params,
+            split="all",
+            model="generator",
+            variant="sciml",
+            metric="samples_per_s",
+            value=n / seconds,
+            seeds=1,
+            std=None,
+            paper=None,
+            note=f"{n} samples, {n_frames} frames x {cells} cells, HDF5 write included",
+        )
+    )
+
+
+# ------------------------------------------------------------------ reporting
+
+
+def _report(
+    task,
+    param,
+    n,
+    nx,
+    nt,
+    s_ours,
+    s_e2e,
+    err_ours,
+    peer,
+    peer_name,
+    rows,
+    timings,
+    bandwidth,
+):
+    base = dict(
+        task=task,
+        param=param,
+        split="final frame",
+        model="generator",
+        seeds=1,
+        std=None,
+        paper=None,
+    )
+    rows.append(
+        {
+            **base,
+            "variant": f"sciml FV nx={nx}",
+            "metric": "nRMSE_vs_reference",
+            "value": err_ours,
+        }
+    )
+    for res, (_, err) in peer.items():
+        rows.append(
+            {
+                **base,
+                "variant": f"{peer_name} nx={res}",
+                "metric": "nRMSE_vs_reference",
+                "value": err,
+            }
+        )
+    out_bytes = n * nt * nx * 4
+    rows.append(
+        {
+            **base,
+            "variant": f"sciml FV nx={nx}",
+            "metric": "fraction_of_copy_bandwidth",
+            "value": out_bytes / s_ours / bandwidth,
+            "note": "output bytes / compute time / measured copy bandwidth",
+        }
+    )
+    s_peer_same = peer[nx][0]
+    timings.append(
+        {
+            "what": f"{task} {param}, {n} samples, {nt} frames, matched resolution nx={nx}, compute only",
+            "ours_s": s_ours,
+            "peer": peer_name,
+            "peer_s": s_peer_same,
+            "ratio": s_peer_same / s_ours,
+        }
+    )
+    matched = [(s, res) for res, (s, err) in peer.items() if err <= err_ours]
+    if matched:
+        s_m, res_m = min(matched)
+        timings.append(
+            {
+                "what": f"{task} {param}, {n} samples, matched error (peer nx={res_m})",
+                "ours_s": s_ours,
+                "peer": peer_name,
+                "peer_s": s_m,
+                "ratio": s_m / s_ours,
+            }
+        )
+    timings.append(
+        {
+            "what": f"{task} {param}, {n} samples, end to end with HDF5 write (ours) vs peer compute",
+            "ours_s": s_e2e,
+            "peer": peer_name,
+            "peer_s": s_peer_same,
+            "ratio": s_peer_same / s_e2e,
+        }
+    )
+
+
+def _rel(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def _load_pdebench(src: str):
+    path = pathlib.Path(src) / "sim_diff_sorp.py"
+    spec = importlib.util.spec_from_file_location("pdebench_sim_diff_sorp", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _with_u0(sim, value: float):
+    """Run PDEBench's own `generate_sample` with the initial value fixed to ours."""
+    original = sim.generate_sample
+
+    class _Fixed:
+        def uniform(self, *a, **k):
+            return value
+
+    def generate():
+        saved = np.random.default_rng
+        np.random.default_rng = lambda *a, **k: _Fixed()
+        try:
+            return original()
+        finally:
+            np.random.default_rng = saved
+
+    return generate
+
+
+def memory_probe(n: int) -> float:
+    """Peak resident memory (MiB) of a fresh process writing `n` advection samples."""
+    code = (
+        "import resource, tempfile, sys\n"
+        "from sciml import datasets\n"
+        "with tempfile.TemporaryDirectory() as d:\n"
+        f"    datasets.generate('advection', beta=0.4, n_samples={n}, out=d)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
+    parser.add_argument(
+        "--pdebench-src",
+        default=".peers/pdebench_src",
+        help="folder holding PDEBench's data_gen/src/sim_diff_sorp.py",
+    )
+    parser.add_argument("--only", nargs="*", help="run only these cases")
+    args = parser.parse_args(argv)
+    cfg = SCALES[args.scale]
+    src = (
+        args.pdebench_src
+        if pathlib.Path(args.pdebench_src, "sim_diff_sorp.py").exists()
+        else None
+    )
+    rows, timings = [], []
+    bandwidth = copy_bandwidth()
+    cases = {
+        "advection": lambda: case_advection(cfg, rows, timings, bandwidth),
+        "burgers": lambda: case_burgers(cfg, rows, timings, bandwidth),
+        "diffusion_sorption": lambda: case_diffusion_sorption(
+            cfg, rows, timings, bandwidth, src
+        ),
+        "reaction_diffusion": lambda: case_ours_only(
+            "reaction_diffusion",
+            {"nu": 0.5, "rho": 1.0},
+            cfg,
+            rows,
+            101,
+            cfg["nx"],
+            nx=cfg["nx"],
+        ),
+        "darcy": lambda: case_ours_only(
+            "darcy", {"beta": 1.0}, cfg, rows, 1, "128x128"
+        ),
+        "navier_stokes_2d": lambda: case_ours_only(
+            "navier_stokes_2d",
+            {"nu": 1e-4},
+            cfg,
+            rows,
+            64,
+            "256x256 (saved 64x64)",
+            save_resolution=64,
+        ),
+    }
+    for name, run in cases.items():
+        if args.only and name not in args.only:
+            continue
+        t0 = time.perf_counter()
+        run()
+        print(f"{name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    peak = memory_probe(cfg["n_memory"])
+    rows.append(
+        dict(
+            task="advection",
+            param={"beta": 0.4},
+            split="all",
+            model="generator",
+            variant="sciml",
+            metric="peak_host_memory_MiB",
+            value=peak,
+            seeds=1,
+            std=None,
+            paper=None,
+            note=f"{cfg['n_memory']} samples x 201 x 1024 written in chunks (target < 2048)",
+        )
+    )
+    path = write_results(
+        "datasets",
+        args.scale,
+        rows,
+        timings,
+        packages=("exponax", "scipy"),
+        extra={"settings": cfg, "copy_bandwidth_Bps": bandwidth, "pdebench_src": src},
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
