@@ -1,6 +1,54 @@
-"""The refinement test for learned dynamics (Krishnapriyan et al., 2023)."""
+r"""The refinement test for learned dynamics (Krishnapriyan, Queiruga, Erichson &
+Mahoney, "Learning continuous models for continuous physics", Commun. Phys. 6:319,
+2023; method sheet `specs/convergence.md`).
 
-from ._report import ConvergenceReport as ConvergenceReport
-from ._test import order_tolerance as order_tolerance, test as test
+- `test`: a learned vector field (an `ODENet`, a method-of-lines model, any
+  `f(t, y, args)`) integrated over a sweep of step sizes with one or more fixed-step
+  solvers; a `ConvergenceReport` of per-solver `SolverSweep`s with the verdict.
+- `resolution_test`: a neural operator evaluated on coarser and finer grids; a
+  `ResolutionReport`.
+- Tools: `geometric_dts`, `sweep`, `richardson` / `richardson_limit`,
+  `order_tolerance`, `MethodOfLines`, `PeriodicStencil`, `FourierMultiplier`.
+"""
 
-__all__ = ["ConvergenceReport", "order_tolerance", "test"]
+from ._mol import (
+    FourierMultiplier as FourierMultiplier,
+    MethodOfLines as MethodOfLines,
+    PeriodicStencil as PeriodicStencil,
+)
+from ._order import (
+    RichardsonEstimate as RichardsonEstimate,
+    fit_order as fit_order,
+    richardson as richardson,
+    richardson_limit as richardson_limit,
+)
+from ._report import ConvergenceReport as ConvergenceReport, SolverSweep as SolverSweep
+from ._resolution import (
+    ResolutionReport as ResolutionReport,
+    resolution_test as resolution_test,
+)
+from ._sweep import geometric_dts as geometric_dts, sweep as sweep
+from ._test import test as test
+from ._verdict import (
+    order_accepted as order_accepted,
+    order_tolerance as order_tolerance,
+)
+
+__all__ = [
+    "ConvergenceReport",
+    "FourierMultiplier",
+    "MethodOfLines",
+    "PeriodicStencil",
+    "ResolutionReport",
+    "RichardsonEstimate",
+    "SolverSweep",
+    "fit_order",
+    "geometric_dts",
+    "order_accepted",
+    "order_tolerance",
+    "resolution_test",
+    "richardson",
+    "richardson_limit",
+    "sweep",
+    "test",
+]

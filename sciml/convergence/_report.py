@@ -1,29 +1,54 @@
-"""The convergence report: numbers, verdict, plot and JSON."""
+"""The convergence report: per-solver sweeps, the verdict, plot and JSON."""
 
 import dataclasses
 import json
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
+from ._order import RichardsonEstimate
+
+
+def _clean(v):
+    """JSON-ready: arrays to lists, NaN/inf to None, dataclasses to dicts."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _clean(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, np.ndarray):
+        return [_clean(x) for x in v.tolist()]
+    if isinstance(v, np.generic):
+        return _clean(v.item())
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
 
 @dataclasses.dataclass(frozen=True)
-class ConvergenceReport:
-    """What a convergence test measured and concluded.
+class SolverSweep:
+    """What the sweep of one solver measured and concluded.
 
     **Fields:**
 
-    - `solver`, `order`: the solver's name and its theoretical order $p$.
-    - `dts`, `errors`: the step sizes (coarse to fine) and the mean error at `t1`.
+    - `solver`, `order`: the solver's name and its theoretical order $p$ (from the
+      solver itself, `solver.order(terms)`).
+    - `t1`, `dt_train`: the horizon and the training step (None if not given).
+    - `dts`, `errors`: the step sizes (coarse to fine) and the mean 2-norm error at
+      `t1` over the initial conditions (None when no reference was given).
     - `observed_order`, `order_ci`: fitted slope on the asymptotic window and the
       half-width of its 95 % confidence interval (NaN when no window exists).
     - `window`: which points the fit used.
     - `local_orders`: slopes between neighbouring step sizes.
     - `plateau`: the model's own error level, if refinement reaches one.
-    - `dt_train`: the training step, if given.
     - `reference_errors`: the true dynamics pushed through the same solver and step
-      sizes (calibration curve), if a true vector field was given.
-    - `nan_dts`: step sizes whose solve produced NaN/inf (recorded, not fatal).
+      sizes (calibration curve), if a true vector field and a reference were given.
+    - `richardson`: the Richardson self-convergence estimate (None when the sweep
+      is not geometric).
+    - `nan_dts`: step sizes whose solve produced NaN/inf for some initial condition
+      (recorded, not fatal).
     - `verdict`: `"PASS"`, `"FAIL"` or `"INCONCLUSIVE"`; `reason`: why, in words.
     - `tolerances`: the thresholds the verdict used.
     """
@@ -31,15 +56,16 @@ class ConvergenceReport:
     solver: str
     order: int
     t1: float
+    dt_train: float | None
     dts: np.ndarray
-    errors: np.ndarray
+    errors: np.ndarray | None
     observed_order: float
     order_ci: float
-    window: np.ndarray
-    local_orders: np.ndarray
+    window: np.ndarray | None
+    local_orders: np.ndarray | None
     plateau: float | None
-    dt_train: float | None
     reference_errors: np.ndarray | None
+    richardson: RichardsonEstimate | None
     nan_dts: tuple[float, ...]
     verdict: str
     reason: str
@@ -55,19 +81,136 @@ class ConvergenceReport:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (NaN and inf become None)."""
+        return _clean(self)
 
-        def clean(v):
-            if isinstance(v, np.ndarray):
-                return [clean(x) for x in v.tolist()]
-            if isinstance(v, (list, tuple)):
-                return [clean(x) for x in v]
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            return v
+    def _draw(self, ax) -> None:
+        """Draw this sweep on a matplotlib axes."""
+        dts = self.dts
+        if self.errors is not None:
+            curve, label = self.errors, "model"
+        else:
+            curve = np.full(len(dts), np.nan)
+            if self.richardson is not None:
+                curve[:-1] = self.richardson.differences
+            label = "model |y(dt) - y(dt/r)|"
+        finite = np.isfinite(curve) & (curve > 0)
+        ax.loglog(dts[finite], curve[finite], "o-", color="tab:blue", label=label)
+        if self.reference_errors is not None:
+            ref = self.reference_errors
+            ok = np.isfinite(ref) & (ref > 0)
+            ax.loglog(dts[ok], ref[ok], "s--", color="tab:green", alpha=0.7,
+                      label="true dynamics")  # fmt: skip
+        if finite.any():
+            window = self.window if self.window is not None else finite
+            anchor = np.flatnonzero(window & finite)
+            j = anchor[0] if anchor.size else int(np.flatnonzero(finite)[0])
+            slope = curve[j] * (dts / dts[j]) ** self.order
+            ax.loglog(dts, slope, "k:", label=f"slope {self.order}")
+            top = np.nanmax(curve[finite])
+            bottom = np.nanmin(curve[finite])
+            ax.set_ylim(max(bottom / 10, 1e-17), top * 10)
+        if self.nan_dts:
+            y = ax.get_ylim()[1] / 3
+            ax.plot(self.nan_dts, [y] * len(self.nan_dts), "rx", label="NaN/inf")
+        if self.dt_train is not None:
+            ax.axvline(self.dt_train, color="gray", ls="--", label="dt_train")
+        if self.plateau is not None:
+            ax.axhline(self.plateau, color="tab:red", ls=":", label="plateau")
+        ax.set_xlabel("step size dt")
+        ax.set_ylabel("error at t1" if self.errors is not None else "self-difference")
+        ax.set_title(f"{self.solver} (p={self.order}): {self.verdict}", fontsize=9)
+        ax.legend(fontsize=6)
 
-        return {f.name: clean(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+_FORWARDED = {f.name for f in dataclasses.fields(SolverSweep)} | {"passed"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvergenceReport:
+    """The convergence test of a learned vector field over one or more solvers.
+
+    Index it by solver name (`report["rk4"]`) for a `SolverSweep`; iterate over the
+    sweeps with `report.sweeps.values()`. With a single solver the sweep's fields
+    are also readable on the report itself (`report.errors`, `report.order`, ...).
+
+    **Fields:**
+
+    - `sweeps`: one `SolverSweep` per solver, in the order given.
+    - `t1`, `dts`, `dt_train`: the horizon, the step sizes (coarse to fine) and the
+      training step.
+    - `n_initial_conditions`: how many initial states were integrated.
+    - `reference`: what the errors were measured against (a description).
+    - `dtype`: the floating-point type of the sweep.
+    - `verdict`, `reason`: the overall verdict (FAIL if any solver fails, PASS if
+      all pass, INCONCLUSIVE otherwise) and why.
+    """
+
+    sweeps: dict[str, SolverSweep]
+    t1: float
+    dts: np.ndarray
+    dt_train: float | None
+    n_initial_conditions: int
+    reference: str
+    dtype: str
+    verdict: str
+    reason: str
+
+    def __getitem__(self, solver: str) -> SolverSweep:
+        try:
+            return self.sweeps[solver]
+        except KeyError:
+            raise KeyError(
+                f"No sweep for solver {solver!r}; this report has {list(self.sweeps)}."
+            ) from None
+
+    def __iter__(self) -> Iterator[SolverSweep]:
+        return iter(self.sweeps.values())
+
+    def __len__(self) -> int:
+        return len(self.sweeps)
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: forward a sweep's field when there
+        # is exactly one solver, so the single-solver form reads like a sweep.
+        if name.startswith("_") or name not in _FORWARDED:
+            raise AttributeError(name)
+        sweeps = self.__dict__.get("sweeps", {})
+        if len(sweeps) == 1:
+            return getattr(next(iter(sweeps.values())), name)
+        raise AttributeError(
+            f"This report holds {len(sweeps)} solvers {list(sweeps)}; read "
+            f"`{name}` from one of them, e.g. report[{next(iter(sweeps), '')!r}].{name}."
+        )
+
+    @property
+    def solvers(self) -> list[str]:
+        """The solver names, in order."""
+        return list(self.sweeps)
+
+    @property
+    def passed(self) -> bool:
+        """True when the overall verdict is PASS."""
+        return self.verdict == "PASS"
+
+    def __str__(self) -> str:
+        return f"{self.verdict}: {self.reason}"
+
+    def summary(self) -> str:
+        """One line: the overall verdict and each solver's verdict and order."""
+        parts = []
+        for s in self:
+            order = s.observed_order
+            if not np.isfinite(order) and s.richardson is not None:
+                order = s.richardson.order
+            shown = f"{order:.2f}" if np.isfinite(order) else "n/a"
+            parts.append(f"{s.solver} {s.verdict} (p={s.order}, observed {shown})")
+        return f"{self.verdict}: " + "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (NaN and inf become None)."""
+        out = _clean(self)
+        out["sweeps"] = {k: v.to_dict() for k, v in self.sweeps.items()}
+        return out
 
     def to_json(self, path=None) -> str:
         """The report as JSON text; also written to `path` if given."""
@@ -78,34 +221,25 @@ class ConvergenceReport:
         return text
 
     def plot(self, path, title: str | None = None) -> None:
-        """Draw error against step size on log-log axes, with the reference slope
-        $\\Delta t^p$, the calibration curve, the training step and the plateau."""
+        """Draw error against step size on log-log axes, one panel per solver, with
+        the reference slope $\\Delta t^p$, the true dynamics through the same solver,
+        the training step, the plateau and any NaN step sizes."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        finite = np.isfinite(self.errors)
-        ax.loglog(self.dts[finite], self.errors[finite], "o-", label="model")
-        if self.reference_errors is not None:
-            ref = self.reference_errors
-            ok = np.isfinite(ref) & (ref > 0)
-            ax.loglog(self.dts[ok], ref[ok], "s--", alpha=0.6, label="true dynamics")
-        anchor = np.flatnonzero(self.window)
-        j = anchor[0] if anchor.size else int(np.argmax(finite))
-        slope = self.errors[j] * (self.dts / self.dts[j]) ** self.order
-        ax.loglog(self.dts, slope, "k:", label=f"slope {self.order}")
-        if self.dt_train is not None:
-            ax.axvline(self.dt_train, color="gray", ls="--", label="dt_train")
-        if self.plateau is not None:
-            ax.axhline(self.plateau, color="tab:red", ls=":", label="plateau")
-        lo = np.nanmin(self.errors[finite]) if finite.any() else 1e-16
-        ax.set_ylim(bottom=max(lo / 10, 1e-16))
-        ax.set_xlabel("step size dt")
-        ax.set_ylabel("error at t1")
-        ax.set_title(title or f"{self.solver}: {self.verdict}")
-        ax.legend(fontsize=8)
+        n = len(self.sweeps)
+        cols = min(n, 3)
+        rows = -(-n // cols)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False
+        )
+        for ax, sweep in zip(axes.flat, self.sweeps.values(), strict=False):
+            sweep._draw(ax)
+        for ax in list(axes.flat)[n:]:
+            ax.axis("off")
+        fig.suptitle(title or f"convergence test: {self.verdict}", fontsize=10)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)

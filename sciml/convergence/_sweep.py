@@ -1,6 +1,7 @@
 """The step-size sweep: one compiled, vmapped solve per solver."""
 
-from collections.abc import Callable
+import collections
+from collections.abc import Callable, Sequence
 
 import diffrax
 import equinox as eqx
@@ -8,9 +9,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import integrators
 
-def check_dts(dts, t1: float) -> np.ndarray:
-    """Check a step-size sweep: at least three positive sizes, each dividing `t1`."""
+TRACES: collections.Counter = collections.Counter()
+"""How often the sweep has been traced (= compiled), per solver name."""
+
+
+def geometric_dts(dt_train: float | int, fine: int = 8, coarse: int = 2) -> np.ndarray:
+    r"""The default sweep $\Delta t_j = \Delta t_{train} 2^j$, $j = -J_f \dots J_c$,
+    coarse to fine (`specs/convergence.md` §2: $J_f = 8$, $J_c = 2$).
+
+    **Arguments:**
+
+    - `dt_train`: the training step.
+    - `fine`, `coarse`: how many halvings below and doublings above it.
+
+    **Returns:** the step sizes, coarsest first.
+    """
+    dt_train = integrators.check_dt(dt_train)
+    return dt_train * 2.0 ** np.arange(coarse, -fine - 1, -1)
+
+
+def check_dts(dts, t1: float | int) -> np.ndarray:
+    """Check a step-size sweep: at least three positive sizes, each dividing `t1`;
+    return them sorted coarse to fine."""
     dts = np.asarray(dts, dtype=np.float64).reshape(-1)
     if dts.size < 3:
         raise ValueError(
@@ -21,6 +43,8 @@ def check_dts(dts, t1: float) -> np.ndarray:
         raise ValueError(f"Expected positive finite step sizes, got {dts.tolist()}.")
     if not (np.isfinite(t1) and t1 > 0):
         raise ValueError(f"Expected a positive finite horizon t1, got {t1!r}.")
+    if np.unique(dts).size != dts.size:
+        raise ValueError(f"The step sizes must be distinct, got {dts.tolist()}.")
     n = t1 / dts
     bad = dts[np.abs(n - np.round(n)) > 1e-8 * n]
     if bad.size:
@@ -32,42 +56,87 @@ def check_dts(dts, t1: float) -> np.ndarray:
     return np.sort(dts)[::-1].copy()
 
 
+def _solve_fixed(field, solver, y0, dt, t1, args):
+    """Integrate `field` from 0 to `t1` in round(t1/dt) steps of `dt` (dt traced);
+    a non-finite end state comes back as NaN."""
+    term = diffrax.ODETerm(field)
+    n = jnp.round(t1 / dt).astype(jnp.int32)
+    t0 = jnp.zeros((), dt.dtype)
+    state = solver.init(term, t0, t0 + dt, y0, args)
+
+    def body(k, carry):
+        y, s = carry
+        t = k.astype(dt.dtype) * dt
+        y1, _, _, s1, _ = solver.step(term, t, t + dt, y, args, s, made_jump=False)
+        return y1, s1
+
+    y, _ = jax.lax.fori_loop(0, n, body, (y0, state))
+    return jnp.where(jnp.all(jnp.isfinite(y)), y, jnp.nan)
+
+
+def _sweep_impl(fields, solver, y0s, dts, t1, args, batch_dts):
+    TRACES[integrators.solver_name(solver)] += 1  # runs once per trace
+
+    def over_ics(field, dt):
+        return jax.vmap(lambda y0: _solve_fixed(field, solver, y0, dt, t1, args))(y0s)
+
+    out = []
+    for field in fields:
+        if batch_dts:
+            out.append(jax.vmap(lambda dt, f=field: over_ics(f, dt))(dts))
+        else:  # sequential over dts inside the same compiled call: no masked steps
+            out.append(jax.lax.map(lambda dt, f=field: over_ics(f, dt), dts))
+    return jnp.stack(out)
+
+
+_sweep_jit = eqx.filter_jit(_sweep_impl)
+
+
 def sweep(
-    vector_field: Callable,
+    fields: Sequence[Callable],
     solver: diffrax.AbstractSolver,
-    y0s: jax.Array,
-    t1: float,
+    y0s,
+    t1: float | int,
     dts: np.ndarray,
     args=None,
+    *,
+    batch_dts: bool = True,
 ) -> np.ndarray:
-    """Integrate every initial condition to `t1` with every step size.
+    r"""Integrate every field from every initial condition to `t1` with every step.
 
-    All step sizes and initial conditions run in one `vmap`ped, jit-compiled call,
-    so a solver compiles once whatever the sweep. Runs in the dtype of `y0s`.
+    All step sizes and initial conditions (and all `fields`, e.g. a learned field
+    and the true one) run in one jit-compiled call; `t1` and the step sizes are
+    traced, so a solver compiles once for a given state shape, batch size and
+    number of step sizes whatever their values (equinox modules, such as a trained
+    `ODENet`'s `rhs`, are traced too, so new weights do not recompile). Each solve
+    takes $\mathrm{round}(t_1/\Delta t)$ steps of the solver's own `step` in a
+    `lax.fori_loop`. Runs in the dtype of `y0s` (enable x64 for float64).
 
-    **Returns:** an array `(len(dts), n_ic, *state)` of the states at `t1`.
+    **Arguments:**
+
+    - `fields`: vector fields `f(t, y, args)`.
+    - `solver`: a diffrax solver.
+    - `y0s`: initial states `(n, *state)`.
+    - `t1`: the horizon.
+    - `dts`: the step sizes.
+    - `args`: passed to the fields.
+    - `batch_dts`: `vmap` over the step sizes (default: all in parallel, which
+      suits accelerators; the batched loop runs as many steps as the finest size
+      needs for every size), or `lax.map` over them (sequential inside the same
+      compiled call, no wasted steps, often faster on a CPU).
+
+    **Returns:** a numpy array `(len(fields), len(dts), n, *state)` of the states at
+    `t1`, NaN where a solve produced NaN or inf.
     """
-    max_steps = int(np.ceil(t1 / np.min(dts) * (1 + 1e-9))) + 1
-    term = diffrax.ODETerm(vector_field)
-
-    def solve(y0, dt):
-        sol = diffrax.diffeqsolve(
-            term,
-            solver,
-            t0=0.0,
-            t1=t1,
-            dt0=dt,
-            y0=y0,
-            args=args,
-            stepsize_controller=diffrax.ConstantStepSize(),
-            saveat=diffrax.SaveAt(t1=True),
-            max_steps=max_steps,
-            throw=False,
-        )
-        ok = sol.result == diffrax.RESULTS.successful
-        return jnp.where(ok, sol.ys[0], jnp.nan)
-
-    over_ics = jax.vmap(solve, in_axes=(0, None))
-    over_dts = jax.vmap(over_ics, in_axes=(None, 0))
-    ys = eqx.filter_jit(over_dts)(y0s, jnp.asarray(dts, dtype=y0s.dtype))
-    return np.asarray(ys)
+    y0s = jnp.asarray(y0s)
+    dtype = y0s.dtype
+    out = _sweep_jit(
+        tuple(fields),
+        solver,
+        y0s,
+        jnp.asarray(dts, dtype=dtype),
+        jnp.asarray(t1, dtype=dtype),
+        args,
+        bool(batch_dts),
+    )
+    return np.asarray(out)

@@ -1,42 +1,91 @@
-"""`convergence.test`: does a learned vector field converge at its solver's order?"""
+"""`convergence.test`: does a learned vector field converge at its solvers' orders?"""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import integrators
-from ._order import asymptotic_window, fit_order, local_orders, plateau
-from ._report import ConvergenceReport
-from ._sweep import check_dts, sweep
-
-KAPPA = 10.0  # the asymptotic window keeps errors above KAPPA * plateau
-RISE = 2.0  # a rise under refinement by more than this factor is a failure
-PASS_RISE = 1.1  # a passing model's finest error is at most this times E(dt_train)
-PLATEAU_REL = 0.2  # errors within 20 % of the plateau lie on it
-HIGH_PLATEAU = 0.1  # a flat curve above 10 % of the reference norm: no convergence
-ROUNDOFF = {np.dtype("float32"): 1e-6, np.dtype("float64"): 1e-13}
-
-
-def order_tolerance(p: int) -> float:
-    """How far the observed order may be from the theoretical one: max(0.5, 0.15 p)."""
-    return max(0.5, 0.15 * p)
+from ._order import asymptotic_window, fit_order, local_orders, plateau, richardson
+from ._report import ConvergenceReport, SolverSweep
+from ._sweep import check_dts, geometric_dts, sweep
+from ._verdict import (
+    KAPPA,
+    ROUNDOFF,
+    UNIT_ROUNDOFF,
+    order_tolerance,
+    overall,
+    self_convergence_verdict,
+    tolerances,
+    verdict,
+)
 
 
-def _reference_states(reference, y0s: np.ndarray, t1: float) -> np.ndarray:
-    ref = reference(y0s, t1) if callable(reference) else reference
+def _solver_list(solver, solvers) -> list[diffrax.AbstractSolver]:
+    if solver is not None and solvers is not None:
+        raise ValueError(
+            "Pass either `solver` (one solver) or `solvers` (a list), not both."
+        )
+    chosen = solvers if solvers is not None else solver
+    if chosen is None:
+        raise ValueError(
+            "No solver given: pass solver='rk4' or solvers=['euler', 'rk4', ...] "
+            f"(names from {sorted(integrators.SOLVERS)} or diffrax solvers)."
+        )
+    if isinstance(chosen, (str, diffrax.AbstractSolver)):
+        chosen = [chosen]
+    out = [integrators.get_solver(s) for s in chosen]
+    names = [integrators.solver_name(s) for s in out]
+    if not out:
+        raise ValueError("`solvers` is empty: give at least one solver.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Each solver may appear once, got {names}.")
+    return out
+
+
+def _reference_states(reference, y0s: np.ndarray, t1: float):
+    """The reference states at `t1` (or None) and a description of them."""
+    if reference is None:
+        return None, "none: Richardson self-convergence only"
+    if isinstance(reference, (tuple, list)) and len(reference) == 2:
+        ts, ys = (np.asarray(a, dtype=np.float64) for a in reference)
+        if ts.ndim != 1 or ys.shape[:2] != (len(y0s), len(ts)):
+            raise ValueError(
+                f"A reference given as (ts, ys) needs ts of shape (T,) and ys of shape "
+                f"(n_ic, T, *state) = ({len(y0s)}, T, ...); got ts {ts.shape}, ys "
+                f"{ys.shape}."
+            )
+        hit = np.flatnonzero(np.abs(ts - t1) <= 1e-9 * max(1.0, abs(t1)))
+        if ts[0] != 0.0 or not hit.size:
+            raise ValueError(
+                f"The reference trajectories are saved at the wrong times: the test "
+                f"integrates from t=0 to t1={t1}, so ts must start at 0 and contain "
+                f"t1; got ts from {ts[0]} to {ts[-1]} ({len(ts)} times). Save the "
+                "held-out data on a grid that includes t1, or choose t1 from ts."
+            )
+        if not np.allclose(ys[:, 0], y0s, rtol=1e-6, atol=1e-6):
+            raise ValueError(
+                "The reference trajectories do not start at the given initial "
+                "conditions: ys[:, 0] differs from y0. Pass the same initial states."
+            )
+        ref, what = ys[:, hit[0]], "held-out trajectories at t1"
+    elif callable(reference):
+        ref, what = reference(y0s, t1), "reference(y0s, t1)"
+    else:
+        ref, what = reference, "given states at t1"
     ref = np.asarray(ref, dtype=np.float64)
     if ref.shape != y0s.shape:
         raise ValueError(
             f"The reference must give the state at t1 for each initial condition, shape "
-            f"{y0s.shape}; got {ref.shape}. Pass an array of y(t1) or a function "
-            "reference(y0s, t1)."
+            f"{y0s.shape}; got {ref.shape}. Pass an array of y(t1), a function "
+            "reference(y0s, t1), or held-out trajectories (ts, ys) with t1 in ts."
         )
     if not np.all(np.isfinite(ref)):
         raise ValueError("The reference states contain NaN or inf.")
-    return ref
+    return ref, what
 
 
 def _errors(ys: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -45,224 +94,204 @@ def _errors(ys: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.mean(np.linalg.norm(diff, axis=-1), axis=1)
 
 
+def _cast(field, dtype):
+    """The field with its floating-point arrays (e.g. a network's float32 weights)
+    cast to the sweep's dtype. float32 values are exact in float64, so the function
+    is unchanged; it is only evaluated without float32 round-off (and layers such as
+    convolutions, which need equal dtypes, work)."""
+
+    def cast(x):
+        if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating):
+            return jnp.asarray(x, dtype=dtype)
+        return x
+
+    return jax.tree.map(cast, field)
+
+
+def _check_field(vector_field, y0, args, what: str) -> None:
+    try:
+        out = jax.eval_shape(lambda y: vector_field(0.0, y, args), jnp.asarray(y0))
+    except ValueError as e:
+        raise ValueError(f"The {what} fails on a state of shape {y0.shape}: {e}") from e
+    shape = getattr(out, "shape", None)
+    if shape != y0.shape:
+        raise ValueError(
+            f"The {what} maps a state of shape {y0.shape} to "
+            f"{shape if shape is not None else type(out).__name__}; it must return "
+            "dy/dt with the state's shape, as f(t, y, args)."
+        )
+
+
 def test(
     vector_field: Callable,
     y0,
-    t1: float,
-    solver: "str | diffrax.AbstractSolver",
-    dts,
-    reference,
+    t1: float | int,
+    solver: "str | diffrax.AbstractSolver | Sequence | None" = None,
+    dts=None,
+    reference=None,
     *,
-    dt_train: float | None = None,
+    solvers: "Sequence[str | diffrax.AbstractSolver] | None" = None,
+    dt_train: float | int | None = None,
     true_vector_field: Callable | None = None,
     args=None,
     float64: bool = True,
+    batch_dts: bool = True,
 ) -> ConvergenceReport:
-    r"""Integrate a learned vector field over a sweep of step sizes and judge whether
-    its error at `t1` falls at the solver's order (a continuous model) or not.
+    r"""Integrate a learned vector field over a sweep of step sizes, with one or more
+    fixed-step solvers, and judge whether its error at `t1` falls at each solver's
+    order (a continuous model) or not (a discrete map, divergence, no convergence).
 
-    The method is the convergence test of Krishnapriyan et al., "Learning continuous
-    models for continuous physics" (Commun. Phys. 2023). The error splits as
-    $E(\Delta t) \approx C\,\Delta t^p + \varepsilon_\theta$: a model that learned the
-    continuous dynamics shows slope $p$ until the plateau $\varepsilon_\theta$; one that
-    learned a map tied to its training step has its smallest error near `dt_train`
-    and a larger one under refinement.
+    The method is the convergence test of Krishnapriyan, Queiruga, Erichson &
+    Mahoney, "Learning continuous models for continuous physics" (Commun. Phys. 6:319,
+    2023); `specs/convergence.md` holds the rules. The error splits as
+    $E(\Delta t) \le C_\theta\,\Delta t^p + \varepsilon_\theta$: a model that learned
+    the continuous dynamics shows slope $p$ until the plateau $\varepsilon_\theta$
+    (its own error); one that learned a map tied to its training step has its
+    smallest error near `dt_train` and a larger one under refinement.
+
+    The sweep of each solver (all step sizes, all initial conditions, the learned
+    and the true field) is one `vmap`ped, jit-compiled call; it compiles once per
+    solver (see `sweep`). The state may have any shape, so a method-of-lines model
+    (a learned spatial operator on a grid, see `MethodOfLines`) is tested the same
+    way.
 
     **Arguments:**
 
     - `vector_field`: `f(t, y, args)`, e.g. `odenet.rhs` or any user function.
-    - `y0`: one initial state or a batch `(n, *state)`.
+    - `y0`: one 1-D initial state or a batch `(n, *state)` (a state with more than
+      one axis, e.g. a `(C, X)` field, must come batched).
     - `t1`: the horizon; every step size must divide it.
-    - `solver`: a name from `sciml.integrators.SOLVERS` or a diffrax solver.
-    - `dts`: at least three step sizes (a geometric sweep, e.g. `dt_train * 2**j`).
-    - `reference`: the true states at `t1`, shape of `y0`, or `reference(y0s, t1)`.
+    - `solver`: a name from `sciml.integrators.SOLVERS`, a diffrax solver, or a list
+      of them; or use `solvers=`. Each solver's order comes from the solver.
+    - `dts`: at least three step sizes (a geometric sweep, e.g.
+      `geometric_dts(dt_train)` $= \Delta t_{train} 2^j$, $j = -8 \dots 2$, which is
+      the default when `dt_train` is given).
+    - `reference`: the true states at `t1`: an array shaped like the batch of `y0`
+      (exact solution, float64 high-accuracy solve, or held-out data), a function
+      `reference(y0s, t1)` (e.g. `system.state_at`), held-out trajectories
+      `(ts, ys)` with `ts[0] = 0` and `t1` in `ts`, or None (Richardson
+      self-convergence only; the verdict is then at best INCONCLUSIVE).
+    - `solvers`: several solvers; the report has one `SolverSweep` each.
     - `dt_train`: the model's training step, enabling the discrete-map check.
-    - `true_vector_field`: the true field; if given, it is pushed through the same
-      solver and steps as a calibration curve.
+    - `true_vector_field`: the true field, pushed through the same solvers and step
+      sizes as the calibration (reference) curves.
     - `args`: passed to the vector fields.
     - `float64`: run the sweep in float64 (default), so round-off does not hide the
       order.
+    - `batch_dts`: vmap over the step sizes (default) or loop over them inside the
+      compiled call (fewer steps; often faster on a CPU).
 
-    **Returns:** a `ConvergenceReport`.
+    **Returns:** a `ConvergenceReport` (index it by solver name for a `SolverSweep`).
     """
     t1 = float(t1)
-    dts = check_dts(dts, t1)
-    solver = integrators.get_solver(solver)
+    solver_list = _solver_list(solver, solvers)
     if dt_train is not None:
         dt_train = integrators.check_dt(dt_train)
+    if dts is None:
+        if dt_train is None:
+            raise ValueError(
+                "Pass the step sizes `dts` (at least 3), or `dt_train` for the "
+                "default sweep dt_train * 2**j, j = -8..2."
+            )
+        dts = geometric_dts(dt_train)
+    dts = check_dts(dts, t1)
     dtype = np.float64 if float64 else np.float32
     y0s = np.asarray(y0, dtype=dtype)
-    single = y0s.ndim == 1
-    y0s = y0s[None] if single else y0s
-    ref = _reference_states(reference, y0s, t1)
-    with jax.enable_x64(float64):
-        _check_field(vector_field, y0s[0], args)
-        ys = sweep(vector_field, solver, jnp.asarray(y0s), t1, dts, args)
-        ref_ys = None
-        if true_vector_field is not None:
-            ref_ys = sweep(true_vector_field, solver, jnp.asarray(y0s), t1, dts, args)
-    errors = _errors(ys, ref)
-    reference_errors = None if ref_ys is None else _errors(ref_ys, ref)
-    return _judge(
-        integrators.solver_name(solver),
-        integrators.solver_order(solver),
-        t1,
-        dts,
-        errors,
-        float(np.mean(np.linalg.norm(ref.reshape(len(ref), -1), axis=-1))),
-        ROUNDOFF[np.dtype(dtype)],
-        dt_train,
-        reference_errors,
-    )
-
-
-def _check_field(vector_field, y0, args) -> None:
-    out = jax.eval_shape(lambda y: vector_field(0.0, y, args), jnp.asarray(y0))
-    if out.shape != y0.shape:
+    if y0s.ndim == 0:
         raise ValueError(
-            f"The vector field maps a state of shape {y0.shape} to {out.shape}; it must "
-            "return dy/dt with the state's shape, as f(t, y, args)."
+            "y0 must be a state vector or a batch (n, *state), got a scalar."
         )
-
-
-def _judge(
-    name, p, t1, dts, errors, ref_norm, roundoff, dt_train, reference_errors
-) -> ConvergenceReport:
-    nan_mask = ~np.isfinite(errors)
-    nan_dts = tuple(float(d) for d in dts[nan_mask])
-    level = plateau(errors)
-    floor = roundoff * max(ref_norm, 1e-30)
-    window = asymptotic_window(errors, ref_norm, level, floor, KAPPA)
-    if window.sum() >= 2:
-        p_hat, ci = fit_order(dts[window], errors[window])
-    else:
-        p_hat, ci = float("nan"), float("nan")
-    tol = order_tolerance(p)
-    verdict, reason = _verdict(
-        dts,
-        errors,
-        p,
-        p_hat,
-        ci,
-        window,
-        level,
-        dt_train,
-        tol,
-        ref_norm,
-        reference_errors,
-    )
+    y0s = y0s[None] if y0s.ndim == 1 else y0s
+    if not np.all(np.isfinite(y0s)):
+        raise ValueError("The initial conditions y0 contain NaN or inf.")
+    ref, ref_what = _reference_states(reference, y0s.astype(np.float64), t1)
+    with jax.enable_x64(float64):
+        fields = [_cast(vector_field, dtype)]
+        _check_field(fields[0], y0s[0], args, "vector field")
+        if true_vector_field is not None:
+            fields.append(_cast(true_vector_field, dtype))
+            _check_field(fields[1], y0s[0], args, "true vector field")
+        results = [
+            (s, sweep(fields, s, y0s, t1, dts, args, batch_dts=batch_dts))
+            for s in solver_list
+        ]
+    roundoff = ROUNDOFF[np.dtype(dtype)]
+    unit = UNIT_ROUNDOFF[np.dtype(dtype)]
+    sweeps = {}
+    for s, ys in results:
+        name = integrators.solver_name(s)
+        sweeps[name] = _judge(
+            name, integrators.solver_order(s), t1, dts, ys, ref, roundoff, dt_train,
+            unit,
+        )  # fmt: skip
+    v, reason = overall(list(sweeps.values()))
     return ConvergenceReport(
+        sweeps=sweeps,
+        t1=t1,
+        dts=dts,
+        dt_train=dt_train,
+        n_initial_conditions=int(len(y0s)),
+        reference=ref_what,
+        dtype=np.dtype(dtype).name,
+        verdict=v,
+        reason=reason,
+    )
+
+
+def _judge(name, p, t1, dts, ys, ref, roundoff, dt_train, unit) -> SolverSweep:
+    """Errors, orders, Richardson and the verdict of one solver's sweep."""
+    model_ys = ys[0]
+    n = model_ys.shape[1]
+    flat = model_ys.reshape(len(dts), n, -1)
+    ys_finite = np.all(np.isfinite(flat), axis=(1, 2))
+    nan_dts = tuple(float(d) for d in dts[~ys_finite])
+    if ref is not None:
+        ref_norm = float(np.mean(np.linalg.norm(ref.reshape(n, -1), axis=-1)))
+    else:
+        good = flat[ys_finite][-1] if ys_finite.any() else np.ones((n, 1))
+        ref_norm = float(np.mean(np.linalg.norm(good, axis=-1)))
+    floor = roundoff * max(ref_norm, 1e-30)
+    # round-off accumulates over the N = t1/dt steps: u * |y| * N at each step size
+    floors = np.maximum(floor, unit * ref_norm * t1 / dts)
+    tol = order_tolerance(p)
+    rich = richardson(dts, model_ys, p, floors[1:], ref)
+    if ref is None:
+        v, reason = self_convergence_verdict(dts, ys_finite, p, rich, tol, dt_train)
+        errors = window = local = level = reference_errors = None
+        p_hat, ci = float("nan"), float("nan")
+    else:
+        errors = np.where(ys_finite, _errors(model_ys, ref), np.nan)
+        reference_errors = _errors(ys[1], ref) if len(ys) > 1 else None
+        level = plateau(errors)
+        window = asymptotic_window(errors, ref_norm, level, floors, KAPPA)
+        if window.sum() >= 2:
+            p_hat, ci = fit_order(dts[window], errors[window])
+        else:
+            p_hat, ci = float("nan"), float("nan")
+        local = local_orders(dts, errors)
+        v, reason = verdict(
+            dts, errors, p, p_hat, ci, window, level, dt_train, tol, ref_norm,
+            reference_errors, None if rich is None else rich.limit_error,
+            noise=floors[-1],
+        )  # fmt: skip
+    if nan_dts and "NaN" not in reason:
+        reason += f" (NaN/inf at dt = {list(nan_dts)}, left out)"
+    return SolverSweep(
         solver=name,
         order=p,
         t1=t1,
+        dt_train=dt_train,
         dts=dts,
         errors=errors,
-        observed_order=p_hat,
-        order_ci=ci,
+        observed_order=float(p_hat),
+        order_ci=float(ci),
         window=window,
-        local_orders=local_orders(dts, errors),
+        local_orders=local,
         plateau=level,
-        dt_train=dt_train,
         reference_errors=reference_errors,
+        richardson=rich,
         nan_dts=nan_dts,
-        verdict=verdict,
+        verdict=v,
         reason=reason,
-        tolerances={
-            "order": tol,
-            "plateau_rel": PLATEAU_REL,
-            "kappa": KAPPA,
-            "discrete_map_rise": RISE,
-            "pass_rise": PASS_RISE,
-            "high_plateau": HIGH_PLATEAU,
-            "roundoff_floor": floor,
-        },
-    )
-
-
-def _verdict(
-    dts, errors, p, p_hat, ci, window, level, dt_train, tol, ref_norm, ref_errors
-):
-    """The rules of `specs/convergence.md` §6, in order; returns (verdict, reason).
-
-    Two additions to the sheet [our decisions]: a rise under refinement counts as
-    divergence only when it exceeds the discrete-map factor (a 2 % drift at the
-    plateau is not divergence); and a flat curve is judged by its level: above
-    `HIGH_PLATEAU` times the reference norm it is "no convergence", below it the
-    model is refinement-stable, which PASSes when the true dynamics' solver error
-    is below the plateau at every step size (the order cannot show through the
-    model's own error) and is INCONCLUSIVE when no true field was given.
-    """
-    finite = np.isfinite(errors)
-    i_tr = None if dt_train is None else int(np.argmin(np.abs(np.log(dts / dt_train))))
-    if not finite.any():
-        return "FAIL", "divergence: every step size gave NaN or inf"
-    if i_tr is not None and not np.all(finite[i_tr:]):
-        bad = dts[i_tr:][~finite[i_tr:]]
-        return "FAIL", f"divergence: NaN/inf at dt = {bad.tolist()} (<= dt_train)"
-    fine = errors[-1]
-    if not np.isfinite(fine):
-        return "FAIL", "divergence: NaN/inf at the finest step size"
-    e_tr = errors[i_tr] if i_tr is not None else errors[finite][0]
-    if i_tr is not None:
-        j_min = int(np.nanargmin(errors))
-        if abs(np.log2(dts[j_min] / dts[i_tr])) <= 1 and fine > RISE * e_tr:
-            return "FAIL", (
-                f"discrete map: the error is smallest near dt_train ({e_tr:.3g}) and "
-                f"rises {fine / e_tr:.1f}x under refinement to {fine:.3g}"
-            )
-    rising = np.all(np.diff(errors[finite]) > 0)
-    if rising and fine > RISE * errors[finite][0]:
-        return "FAIL", (
-            f"divergence: the error grows under refinement, {errors[finite][0]:.3g} "
-            f"-> {fine:.3g}"
-        )
-    slopes = local_orders(dts, errors)
-    n_win = int(window.sum())
-    if n_win >= 3 and abs(p_hat - p) <= tol and fine <= PASS_RISE * e_tr:
-        return "PASS", (
-            f"the error falls at order {p_hat:.2f} ± {ci:.2f} (solver order {p}, "
-            f"tolerance {tol:.2f}) on {n_win} step sizes"
-            + (f", down to a plateau at {level:.3g}" if level is not None else "")
-        )
-    if level is not None and level > HIGH_PLATEAU * max(ref_norm, 1e-300):
-        return "FAIL", (
-            f"no convergence: the error stays at {level:.3g}, "
-            f"{level / max(ref_norm, 1e-300):.0%} of the reference norm, whatever the step size"
-        )
-    i_ref = i_tr if i_tr is not None else 0
-    stable = level is not None and np.all(
-        np.abs(errors[i_ref:] - level) <= PLATEAU_REL * level
-    )
-    if stable and fine <= PASS_RISE * e_tr:
-        above = slopes[: max(i_ref, 1)]
-        above = above[
-            np.isfinite(above) & (errors[: len(above)] > (1 + PLATEAU_REL) * level)
-        ]
-        if above.size and abs(np.median(above) - p) <= tol:
-            return "PASS", (
-                f"plateau-limited: the error falls at order {np.median(above):.2f} on "
-                f"the coarse side and levels at the model's own error {level:.3g}"
-            )
-        if ref_errors is not None and np.all(ref_errors < level):
-            return "PASS", (
-                f"plateau-limited: the error is stable under refinement at the model's "
-                f"own error {level:.3g}, which exceeds the solver's error on the true "
-                f"dynamics ({np.max(ref_errors):.3g} at most) at every step size, so "
-                "the order cannot show; coarser step sizes would reveal it"
-            )
-        return "INCONCLUSIVE", (
-            f"the error is stable under refinement at {level:.3g} but never leaves "
-            "the plateau: add coarser step sizes, or pass true_vector_field to "
-            "compare with the solver's own error"
-        )
-    if n_win < 3 and not np.any(slopes[np.isfinite(slopes)] > 0.5):
-        return "FAIL", "no convergence: the error does not fall with the step size"
-    if n_win < 3:
-        return "FAIL", (
-            f"only {n_win} step sizes on the asymptotic side: no order can be fitted "
-            "(refine or coarsen the sweep)"
-        )
-    return "FAIL", (
-        f"the observed order {p_hat:.2f} ± {ci:.2f} is not the solver's order {p} "
-        f"(tolerance {tol:.2f})"
+        tolerances={**tolerances(p, floor), "roundoff_floor_finest": float(floors[-1])},
     )

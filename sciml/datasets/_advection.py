@@ -143,7 +143,7 @@ def generate_advection(
     - `beta`: advection speed (finite).
     - `n_samples`, `seed`, `nx`, `nt`, `t_end`: sizes, PRNG seed and final time
         (`nx >= 5` for `"fv"`: the scheme's stencil spans five cells).
-    - `chunk_size`: samples computed per jitted call (default: about 2**27 output
+    - `chunk_size`: samples computed per jitted call (default: about 2**25 output
         values); the output does not depend on it.
     - `scheme`: `"fv"` (PDEBench's finite-volume recipe) or `"exact"`.
     - `dtype`: the arithmetic of `"fv"` (float32 for speed, float64 for

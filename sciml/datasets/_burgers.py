@@ -155,7 +155,7 @@ def generate_burgers(
     - `out`: directory for the file.
     - `nu`: $\nu \ge 0$, finite (PDEBench: 0.001 ... 4; $\nu = 0$ is inviscid).
     - `n_samples`, `seed`, `nx` (>= 5), `nt`, `t_end`: sizes, PRNG seed, final time.
-    - `chunk_size`: samples per jitted call (default: about 2**27 output values);
+    - `chunk_size`: samples per jitted call (default: about 2**25 output values);
         the output does not depend on it.
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.

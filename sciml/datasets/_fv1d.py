@@ -283,7 +283,7 @@ def check_sizes(
 
 
 def chunk_length(chunk_size: Any, n_samples: int, sample_values: int) -> int:
-    """Samples per jitted call: `chunk_size`, or about 2**27 output values (512 MiB
+    """Samples per jitted call: `chunk_size`, or about 2**25 output values (128 MiB
     of float32; on an H100 the 1-D solvers need about 1000 samples of 1024 cells
     per call to fill the GPU)."""
     if chunk_size is not None and (not is_int(chunk_size) or chunk_size < 1):
@@ -291,7 +291,7 @@ def chunk_length(chunk_size: Any, n_samples: int, sample_values: int) -> int:
             f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}; "
             "e.g. chunk_size=64."
         )
-    chunk = chunk_size or max(1, 2**27 // sample_values)
+    chunk = chunk_size or max(1, 2**25 // sample_values)
     return min(chunk, n_samples)
 
 

@@ -153,7 +153,7 @@ def generate_reaction_diffusion(
     - `nu`: diffusivity $\nu \ge 0$, finite (PDEBench: 0.5, 1, 2, 5).
     - `rho`: growth rate $\rho \ge 0$, finite (PDEBench: 1, 2, 5, 10).
     - `n_samples`, `seed`, `nx` (>= 5), `nt`, `t_end`: sizes, PRNG seed, final time.
-    - `chunk_size`: samples per jitted call (default: about 2**27 output values);
+    - `chunk_size`: samples per jitted call (default: about 2**25 output values);
         the output does not depend on it.
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
