@@ -100,7 +100,7 @@ def sweep(
     dts: np.ndarray,
     args=None,
     *,
-    batch_dts: bool = True,
+    batch_dts: bool | None = None,
 ) -> np.ndarray:
     r"""Integrate every field from every initial condition to `t1` with every step.
 
@@ -120,10 +120,11 @@ def sweep(
     - `t1`: the horizon.
     - `dts`: the step sizes.
     - `args`: passed to the fields.
-    - `batch_dts`: `vmap` over the step sizes (default: all in parallel, which
-      suits accelerators; the batched loop runs as many steps as the finest size
-      needs for every size), or `lax.map` over them (sequential inside the same
-      compiled call, no wasted steps, often faster on a CPU).
+    - `batch_dts`: `vmap` over the step sizes (all in parallel, which suits
+      accelerators; the batched loop runs as many steps as the finest size needs for
+      every size), or `lax.map` over them (sequential inside the same compiled
+      call, no wasted steps; 3x faster warm on a 2-core CPU in the quick
+      benchmark). Default (`None`): vmap on an accelerator, `lax.map` on a CPU.
 
     **Returns:** a numpy array `(len(fields), len(dts), n, *state)` of the states at
     `t1`, NaN where a solve produced NaN or inf.
@@ -137,6 +138,6 @@ def sweep(
         jnp.asarray(dts, dtype=dtype),
         jnp.asarray(t1, dtype=dtype),
         args,
-        bool(batch_dts),
+        jax.default_backend() != "cpu" if batch_dts is None else bool(batch_dts),
     )
     return np.asarray(out)
