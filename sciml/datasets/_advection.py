@@ -96,23 +96,6 @@ def advection_fv(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_frames", "substeps"))
-def _fv_chunk(
-    key: PRNGKeyArray,
-    start: Int[Array, ""],
-    x: Float[Array, " X"],
-    beta: Float[Array, ""],
-    dx: Float[Array, ""],
-    dt: Float[Array, ""],
-    n: int,
-    n_frames: int,
-    substeps: int,
-) -> Float[Array, "n T X"]:
-    params = sample_initial_condition_params(key, n, start=start)
-    u0 = jax.vmap(lambda p: evaluate_initial_condition(p, x))(params)
-    return jax.vmap(lambda u: advection_fv(u, beta, dx, dt, n_frames, substeps))(u0)
-
-
 def generate_advection(
     *,
     out: str | os.PathLike,
@@ -189,22 +172,18 @@ def generate_advection(
         dt_max = CFL * (1.0 / nx) / abs(beta) if beta != 0 else math.inf
         m = _fv1d.substeps(interval, dt_max, f"0.4 dx/|beta| with beta={beta}")
         settings |= {"dtype": dtype, "dt": interval / m}
-        wide = dtype == "float64"
-
-        def compute(start: int) -> Array:
-            with jax.enable_x64(wide):
-                real = jnp.float64 if wide else jnp.float32
-                return _fv_chunk(
-                    key,
-                    jnp.asarray(start),
-                    jnp.asarray(x, real),
-                    jnp.asarray(beta, real),
-                    jnp.asarray(1.0 / nx, real),
-                    jnp.asarray(interval / m, real),
-                    n=chunk,
-                    n_frames=nt,
-                    substeps=m,
-                )
+        compute = _fv1d.chunk_compute(
+            advection_fv,
+            key,
+            x,
+            (beta,),
+            1.0 / nx,
+            interval / m,
+            dtype=dtype,
+            n=chunk,
+            n_frames=nt,
+            substeps=m,
+        )
 
     return write(
         path,

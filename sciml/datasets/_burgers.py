@@ -24,7 +24,6 @@ there; for $\nu \le 0.002$ it takes at most $2/\max|u_0|$ times the steps of a
 per-sample adaptive step.
 """
 
-import functools
 import math
 import os
 from pathlib import Path
@@ -33,14 +32,10 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Float
 
 from sciml.datasets import _fv1d
 from sciml.datasets._hdf5 import write
-from sciml.datasets._initial import (
-    evaluate_initial_condition,
-    sample_initial_condition_params,
-)
 
 CFL = 0.25  # PDEBench: dt = 0.25 min(dx / max|u|, dx^2 / (2 nu / pi))
 U_MAX = 2.0  # |u0| <= A_1 + A_2 < 2 for every PDEBench initial condition
@@ -110,23 +105,6 @@ def burgers_fv(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_frames", "substeps"))
-def _chunk(
-    key: PRNGKeyArray,
-    start: Int[Array, ""],
-    x: Float[Array, " X"],
-    nu: Float[Array, ""],
-    dx: Float[Array, ""],
-    dt: Float[Array, ""],
-    n: int,
-    n_frames: int,
-    substeps: int,
-) -> Float[Array, "n T X"]:
-    params = sample_initial_condition_params(key, n, start=start)
-    u0 = jax.vmap(lambda p: evaluate_initial_condition(p, x))(params)
-    return jax.vmap(lambda u: burgers_fv(u, nu, dx, dt, n_frames, substeps))(u0)
-
-
 def generate_burgers(
     *,
     out: str | os.PathLike,
@@ -179,23 +157,18 @@ def generate_burgers(
     m = _fv1d.substeps(interval, burgers_time_step(nu, 1.0 / nx), what)
     settings: dict[str, Any] = {"nu": nu, "n_samples": n_samples, "nx": nx, "nt": nt}
     settings |= {"t_end": float(t_end), "dtype": dtype, "dt": interval / m}
-    key = jax.random.key(seed)
-    wide = dtype == "float64"
-
-    def compute(start: int) -> Array:
-        with jax.enable_x64(wide):
-            real = jnp.float64 if wide else jnp.float32
-            return _chunk(
-                key,
-                jnp.asarray(start),
-                jnp.asarray(x, real),
-                jnp.asarray(nu, real),
-                jnp.asarray(1.0 / nx, real),
-                jnp.asarray(interval / m, real),
-                n=chunk,
-                n_frames=nt,
-                substeps=m,
-            )
+    compute = _fv1d.chunk_compute(
+        burgers_fv,
+        jax.random.key(seed),
+        x,
+        (nu,),
+        1.0 / nx,
+        interval / m,
+        dtype=dtype,
+        n=chunk,
+        n_frames=nt,
+        substeps=m,
+    )
 
     return write(
         Path(out) / burgers_filename(nu),

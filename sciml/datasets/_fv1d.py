@@ -28,14 +28,20 @@ with no data-dependent loop. Everything is written for ONE sample of shape `(X,)
 the generators `jax.vmap` over samples.
 """
 
+import functools
 import math
-from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from sciml.datasets._initial import (
+    evaluate_initial_condition,
+    sample_initial_condition_params,
+)
 
 GHOST = 2  # ghost cells per side: the MUSCL stencil of L(u)_i spans cells i-2 .. i+2
 MIN_CELLS = 2 * GHOST + 1  # the five cells of that stencil must be distinct cells
@@ -293,6 +299,99 @@ def chunk_length(chunk_size: Any, n_samples: int, sample_values: int) -> int:
         )
     chunk = chunk_size or max(1, 2**25 // sample_values)
     return min(chunk, n_samples)
+
+
+# A one-sample solver `solve(u0, *coefficients, dx, dt, n_frames, substeps)`, e.g.
+# `advection_fv`, `burgers_fv`, `reaction_diffusion_fv`.
+OneSampleSolver = Callable[..., Float[Array, "T X"]]
+
+
+@functools.partial(
+    jax.jit, static_argnames=("solve", "n", "n_frames", "substeps", "prepare")
+)
+def sample_and_solve(
+    solve: OneSampleSolver,
+    key: PRNGKeyArray,
+    start: Int[Array, ""],
+    x: Float[Array, " X"],
+    coefficients: tuple[Float[Array, ""], ...],
+    dx: Float[Array, ""],
+    dt: Float[Array, ""],
+    *,
+    n: int,
+    n_frames: int,
+    substeps: int,
+    prepare: Callable[[Float[Array, " X"]], Float[Array, " X"]] | None = None,
+) -> Float[Array, "n T X"]:
+    """Solve samples `start .. start + n - 1` from their PDEBench initial conditions.
+
+    **Arguments:**
+
+    - `solve`: the one-sample solver (static; a module-level function, so every
+        call with it shares one trace per chunk shape).
+    - `key`, `start`: sample $i$'s initial condition is drawn from `fold_in(key, i)`.
+    - `x`: the cell centres the initial conditions are evaluated at.
+    - `coefficients`: the PDE coefficients, passed to `solve` after `u0`.
+    - `dx`, `dt`: cell width and time step.
+    - `n`, `n_frames`, `substeps`: samples, frames kept and steps per frame (static).
+    - `prepare`: applied to each initial condition before solving, e.g. a
+        normalisation (static; `None`: none).
+
+    **Returns:**
+
+    The frames, shape `(n, n_frames, X)`.
+    """
+    params = sample_initial_condition_params(key, n, start=start)
+
+    def initial(p: Any) -> Float[Array, " X"]:
+        u = evaluate_initial_condition(p, x)
+        return u if prepare is None else prepare(u)
+
+    def trajectory(u: Float[Array, " X"]) -> Float[Array, "T X"]:
+        return solve(u, *coefficients, dx, dt, n_frames, substeps)
+
+    return jax.vmap(trajectory)(jax.vmap(initial)(params))
+
+
+def chunk_compute(
+    solve: OneSampleSolver,
+    key: PRNGKeyArray,
+    x: np.ndarray,
+    coefficients: Sequence[float],
+    dx: float,
+    dt: float,
+    *,
+    dtype: Literal["float32", "float64"],
+    n: int,
+    n_frames: int,
+    substeps: int,
+    prepare: Callable[[Float[Array, " X"]], Float[Array, " X"]] | None = None,
+) -> Callable[[int], Array]:
+    """`compute(start)` for `chunk_source`: `sample_and_solve` in `dtype` arithmetic.
+
+    `x`, the `coefficients`, `dx` and `dt` are cast to `dtype` (float64 runs under
+    `jax.enable_x64`); the other arguments are those of `sample_and_solve`.
+    """
+    wide = dtype == "float64"
+
+    def compute(start: int) -> Array:
+        with jax.enable_x64(wide):
+            real = jnp.float64 if wide else jnp.float32
+            return sample_and_solve(
+                solve,
+                key,
+                jnp.asarray(start),
+                jnp.asarray(x, real),
+                tuple(jnp.asarray(c, real) for c in coefficients),
+                jnp.asarray(dx, real),
+                jnp.asarray(dt, real),
+                n=n,
+                n_frames=n_frames,
+                substeps=substeps,
+                prepare=prepare,
+            )
+
+    return compute
 
 
 def chunk_source(

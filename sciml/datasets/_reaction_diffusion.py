@@ -21,7 +21,6 @@ $[0, 1]$ per sample (over its grid values), which keeps $u_0$ of sample $i$
 independent of $\nu$ and $\rho$.
 """
 
-import functools
 import math
 import os
 from pathlib import Path
@@ -30,14 +29,10 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Float
 
 from sciml.datasets import _fv1d
 from sciml.datasets._hdf5 import write
-from sciml.datasets._initial import (
-    evaluate_initial_condition,
-    sample_initial_condition_params,
-)
 
 CFL = 0.25  # PDEBench: dt = 0.25 dx^2 / (2 nu)
 
@@ -100,28 +95,6 @@ def reaction_diffusion_fv(
     return _fv1d.solve_frames(u0, step, n_frames, substeps)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "n_frames", "substeps"))
-def _chunk(
-    key: PRNGKeyArray,
-    start: Int[Array, ""],
-    x: Float[Array, " X"],
-    nu: Float[Array, ""],
-    rho: Float[Array, ""],
-    dx: Float[Array, ""],
-    dt: Float[Array, ""],
-    n: int,
-    n_frames: int,
-    substeps: int,
-) -> Float[Array, "n T X"]:
-    params = sample_initial_condition_params(key, n, start=start)
-    u0 = jax.vmap(lambda p: normalise(evaluate_initial_condition(p, x)))(params)
-
-    def solve(u: Float[Array, " X"]) -> Float[Array, "T X"]:
-        return reaction_diffusion_fv(u, nu, rho, dx, dt, n_frames, substeps)
-
-    return jax.vmap(solve)(u0)
-
-
 def generate_reaction_diffusion(
     *,
     out: str | os.PathLike,
@@ -180,24 +153,19 @@ def generate_reaction_diffusion(
     settings: dict[str, Any] = {"nu": nu, "rho": rho, "n_samples": n_samples}
     settings |= {"nx": nx, "nt": nt, "t_end": float(t_end), "dtype": dtype}
     settings["dt"] = interval / m
-    key = jax.random.key(seed)
-    wide = dtype == "float64"
-
-    def compute(start: int) -> Array:
-        with jax.enable_x64(wide):
-            real = jnp.float64 if wide else jnp.float32
-            return _chunk(
-                key,
-                jnp.asarray(start),
-                jnp.asarray(x, real),
-                jnp.asarray(nu, real),
-                jnp.asarray(rho, real),
-                jnp.asarray(1.0 / nx, real),
-                jnp.asarray(interval / m, real),
-                n=chunk,
-                n_frames=nt,
-                substeps=m,
-            )
+    compute = _fv1d.chunk_compute(
+        reaction_diffusion_fv,
+        jax.random.key(seed),
+        x,
+        (nu, rho),
+        1.0 / nx,
+        interval / m,
+        dtype=dtype,
+        n=chunk,
+        n_frames=nt,
+        substeps=m,
+        prepare=normalise,
+    )
 
     return write(
         Path(out) / reaction_diffusion_filename(nu, rho),

@@ -222,14 +222,14 @@ def test_fv_sub_steps_any_speed(tmp_path):
 
 
 def test_fv_traces_once_and_ignores_chunking(tmp_path):
-    from sciml.datasets._advection import _fv_chunk
+    from sciml.datasets._fv1d import sample_and_solve
 
-    _fv_chunk.clear_cache()
+    sample_and_solve.clear_cache()
     settings = dict(beta=0.4, n_samples=N, nx=NX, nt=NT)
     chunked = datasets.generate(
         "advection", out=tmp_path / "a", chunk_size=2, **settings
     )
-    assert _fv_chunk._cache_size() == 1  # 5 samples in chunks of 2: one trace
+    assert sample_and_solve._cache_size() == 1  # 5 samples in chunks of 2: one trace
     whole = datasets.generate("advection", out=tmp_path / "b", **settings)
     np.testing.assert_array_equal(
         datasets.load(chunked).u[...], datasets.load(whole).u[...]

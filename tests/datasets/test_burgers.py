@@ -9,7 +9,7 @@ from scipy.special import ive
 
 from sciml import datasets
 from sciml.datasets import _fv1d
-from sciml.datasets._burgers import _chunk, burgers_fv, burgers_time_step
+from sciml.datasets._burgers import burgers_fv, burgers_time_step
 
 
 def loglog_slope(ns, errors):
@@ -66,10 +66,11 @@ def test_file_name(nu, name):
 
 
 def test_layout_attrs_and_initial_conditions(tmp_path):
-    _chunk.clear_cache()
+    _fv1d.sample_and_solve.clear_cache()
     settings = dict(n_samples=5, nx=64, nt=5, t_end=0.2, chunk_size=2)
     paths = [datasets.generate("burgers", nu=0.1, out=tmp_path, **settings)]
-    assert _chunk._cache_size() == 1  # 5 samples in chunks of 2: one trace
+    # 5 samples in chunks of 2: one trace
+    assert _fv1d.sample_and_solve._cache_size() == 1
     paths.append(datasets.generate("burgers", nu=0.4, out=tmp_path, **settings))
     assert paths[0].name == "1D_Burgers_Sols_Nu0.1.hdf5"
     with h5py.File(paths[0]) as file:

@@ -10,7 +10,6 @@ import pytest
 from sciml import datasets
 from sciml.datasets import _fv1d
 from sciml.datasets._reaction_diffusion import (
-    _chunk,
     reaction_diffusion_fv,
     reaction_diffusion_time_step,
 )
@@ -41,12 +40,13 @@ def test_file_name(nu, rho, name):
 
 
 def test_layout_attrs_and_normalised_initial_conditions(tmp_path):
-    _chunk.clear_cache()
+    _fv1d.sample_and_solve.clear_cache()
     settings = dict(n_samples=5, nx=64, nt=3, t_end=0.02)
     a = datasets.generate(
         "reaction_diffusion", nu=0.5, rho=1, out=tmp_path, chunk_size=2, **settings
     )
-    assert _chunk._cache_size() == 1  # 5 samples in chunks of 2: one trace
+    # 5 samples in chunks of 2: one trace
+    assert _fv1d.sample_and_solve._cache_size() == 1
     b = datasets.generate(
         "reaction_diffusion", nu=0.1, rho=10, out=tmp_path, **settings
     )
