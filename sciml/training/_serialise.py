@@ -34,7 +34,23 @@ def _class_path(cls: type, where: str) -> str:
             f"function, so it cannot be imported when loading. Fix: define the "
             f"class at module level."
         )
-    return f"{cls.__module__}:{cls.__qualname__}"
+    return f"{_public_module(cls)}:{cls.__qualname__}"
+
+
+def _public_module(cls: type) -> str:
+    """The shortest parent package that exports `cls` under its own name (e.g.
+    `sciml.operators` rather than `sciml.operators._odenet`), so that a saved model
+    survives moves between private modules; else the defining module."""
+    parts = cls.__module__.split(".")
+    for i in range(1, len(parts)):
+        name = ".".join(parts[:i])
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, cls.__qualname__, None) is cls:
+            return name
+    return cls.__module__
 
 
 def _import_class(path: str) -> type:

@@ -102,7 +102,7 @@ def test_nested_modules_round_trip(getkey, tmp_path):
     field = VectorField((3, 4, 3), {"note": [1, 2.5, None]}, key=getkey())
     model = _trained_like(ODEModel(field, diffrax.Tsit5(), t1=0.5), getkey())
     spec = model_spec(model)
-    assert spec["args"]["solver"]["__class__"] == "diffrax._solver.tsit5:Tsit5"
+    assert spec["args"]["solver"]["__class__"] == "diffrax:Tsit5"  # the public path
     assert spec["args"]["field"]["args"]["sizes"] == [3, 4, 3]
     loaded = load_model(save_model(tmp_path / "ode.eqx", model))
     assert isinstance(loaded.solver, diffrax.Tsit5)
@@ -174,3 +174,23 @@ def test_load_errors(getkey, tmp_path):
     path.write_bytes(json.dumps(gone).encode() + b"\n" + weights)
     with pytest.raises(ValueError, match="Cannot import the model class"):
         load_model(path)
+
+
+def test_class_paths_are_public_and_private_paths_still_load(tmp_path):
+    """Saved files name the public package (`sciml.nn:MLP`), so moving a class
+    between private modules does not break them; a private path still loads."""
+    import jax
+
+    from sciml.nn import MLP
+    from sciml.training import load_model, model_spec, save_model
+
+    mlp = MLP(2, 3, width=4, depth=1, key=jax.random.key(0))
+    assert model_spec(mlp)["__class__"] == "sciml.nn:MLP"
+    path = save_model(tmp_path / "m.eqx", mlp)
+    header, rest = path.read_bytes().split(b"\n", 1)
+    private = header.replace(b'"sciml.nn:MLP"', b'"sciml.nn._mlp:MLP"')
+    assert private != header
+    (tmp_path / "p.eqx").write_bytes(private + b"\n" + rest)
+    loaded = load_model(tmp_path / "p.eqx")
+    x = jax.numpy.ones(2)
+    assert (loaded(x) == mlp(x)).all()
