@@ -5,9 +5,11 @@ Mahoney, "Learning continuous models for continuous physics", Commun. Phys. 6:31
 - `test`: a learned vector field (an `ODENet`, a method-of-lines model, any
   `f(t, y, args)`) integrated over a sweep of step sizes with one or more fixed-step
   solvers; a `ConvergenceReport` of per-solver `SolverSweep`s with the verdict.
+- `test_many`: the same for a stacked ensemble of fields (e.g. seeds), one compiled
+  sweep per solver for all members; one report each.
 - `resolution_test`: a neural operator evaluated on coarser and finer grids; a
   `ResolutionReport`.
-- Tools: `geometric_dts`, `sweep`, `richardson` / `richardson_limit`,
+- Tools: `geometric_dts`, `sweep`, `sweep_many`, `richardson` / `richardson_limit`,
   `order_tolerance`, `MethodOfLines`, `PeriodicStencil`, `FourierMultiplier`.
 """
 
@@ -27,8 +29,12 @@ from ._resolution import (
     ResolutionReport as ResolutionReport,
     resolution_test as resolution_test,
 )
-from ._sweep import geometric_dts as geometric_dts, sweep as sweep
-from ._test import test as test
+from ._sweep import (
+    geometric_dts as geometric_dts,
+    sweep as sweep,
+    sweep_many as sweep_many,
+)
+from ._test import test as test, test_many as test_many
 from ._verdict import (
     order_accepted as order_accepted,
     order_tolerance as order_tolerance,
@@ -50,5 +56,7 @@ __all__ = [
     "richardson",
     "richardson_limit",
     "sweep",
+    "sweep_many",
     "test",
+    "test_many",
 ]

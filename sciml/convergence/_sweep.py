@@ -74,22 +74,43 @@ def _solve_fixed(field, solver, y0, dt, t1, args):
     return jnp.where(jnp.all(jnp.isfinite(y)), y, jnp.nan)
 
 
-def _sweep_impl(fields, solver, y0s, dts, t1, args, batch_dts):
-    TRACES[integrators.solver_name(solver)] += 1  # runs once per trace
+def _sweep_one(field, solver, y0s, dts, t1, args, batch_dts):
+    """One field over every step size and initial condition: `(len(dts), n, ...)`."""
 
-    def over_ics(field, dt):
+    def over_ics(dt):
         return jax.vmap(lambda y0: _solve_fixed(field, solver, y0, dt, t1, args))(y0s)
 
-    out = []
-    for field in fields:
-        if batch_dts:
-            out.append(jax.vmap(lambda dt, f=field: over_ics(f, dt))(dts))
-        else:  # sequential over dts inside the same compiled call: no masked steps
-            out.append(jax.lax.map(lambda dt, f=field: over_ics(f, dt), dts))
-    return jnp.stack(out)
+    if batch_dts:
+        return jax.vmap(over_ics)(dts)
+    # sequential over dts inside the same compiled call: no masked steps
+    return jax.lax.map(over_ics, dts)
+
+
+def _sweep_fields(fields, solver, y0s, dts, t1, args, batch_dts):
+    return jnp.stack(
+        [_sweep_one(f, solver, y0s, dts, t1, args, batch_dts) for f in fields]
+    )
+
+
+def _sweep_impl(fields, solver, y0s, dts, t1, args, batch_dts):
+    TRACES[integrators.solver_name(solver)] += 1  # runs once per trace
+    return _sweep_fields(fields, solver, y0s, dts, t1, args, batch_dts)
+
+
+def _sweep_many_impl(members, shared, solver, y0s, dts, t1, args, batch_dts):
+    """`members`: one field whose array leaves carry a leading member axis, swept
+    under `vmap`; `shared`: fields (e.g. the true one) swept once for all."""
+    TRACES[integrators.solver_name(solver)] += 1  # runs once per trace
+    ys = eqx.filter_vmap(
+        lambda f: _sweep_one(f, solver, y0s, dts, t1, args, batch_dts)
+    )(members)
+    if not shared:
+        return ys, None
+    return ys, _sweep_fields(shared, solver, y0s, dts, t1, args, batch_dts)
 
 
 _sweep_jit = eqx.filter_jit(_sweep_impl)
+_sweep_many_jit = eqx.filter_jit(_sweep_many_impl)
 
 
 def sweep(
@@ -141,3 +162,42 @@ def sweep(
         jax.default_backend() != "cpu" if batch_dts is None else bool(batch_dts),
     )
     return np.asarray(out)
+
+
+def sweep_many(
+    members,
+    solver: diffrax.AbstractSolver,
+    y0s,
+    t1: float | int,
+    dts: np.ndarray,
+    args=None,
+    *,
+    shared: Sequence[Callable] = (),
+    batch_dts: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""`sweep` for a stacked ensemble of fields, in one compiled call.
+
+    **Arguments:**
+
+    - `members`: an equinox module (a vector field `f(t, y, args)`) whose array
+      leaves all carry a leading member axis, e.g. `eqx.filter_vmap(make)(keys)`;
+      it is swept under `vmap` over that axis.
+    - `shared`: fields swept once for all members (e.g. the true field).
+    - the rest as in `sweep`.
+
+    **Returns:** `(ys, shared_ys)`: numpy arrays `(members, len(dts), n, *state)` and
+    `(len(shared), len(dts), n, *state)` (None without `shared`).
+    """
+    y0s = jnp.asarray(y0s)
+    dtype = y0s.dtype
+    ys, shared_ys = _sweep_many_jit(
+        members,
+        tuple(shared),
+        solver,
+        y0s,
+        jnp.asarray(dts, dtype=dtype),
+        jnp.asarray(t1, dtype=dtype),
+        args,
+        jax.default_backend() != "cpu" if batch_dts is None else bool(batch_dts),
+    )
+    return np.asarray(ys), None if shared_ys is None else np.asarray(shared_ys)

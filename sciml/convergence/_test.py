@@ -11,7 +11,7 @@ import numpy as np
 from .. import integrators
 from ._order import asymptotic_window, fit_order, local_orders, plateau, richardson
 from ._report import ConvergenceReport, SolverSweep
-from ._sweep import check_dts, geometric_dts, sweep
+from ._sweep import check_dts, geometric_dts, sweep, sweep_many
 from ._verdict import (
     KAPPA,
     ROUNDOFF,
@@ -184,6 +184,137 @@ def test(
 
     **Returns:** a `ConvergenceReport` (index it by solver name for a `SolverSweep`).
     """
+    setup = _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64)
+    t1, dts, y0s = setup["t1"], setup["dts"], setup["y0s"]
+    with jax.enable_x64(float64):
+        fields = [_cast(vector_field, setup["dtype"])]
+        _check_field(fields[0], y0s[0], args, "vector field")
+        if true_vector_field is not None:
+            fields.append(_cast(true_vector_field, setup["dtype"]))
+            _check_field(fields[1], y0s[0], args, "true vector field")
+        results = [
+            sweep(fields, s, y0s, t1, dts, args, batch_dts=batch_dts)
+            for s in setup["solvers"]
+        ]
+    return _report(setup, results)
+
+
+def test_many(
+    vector_fields,
+    y0,
+    t1: float | int,
+    solver: "str | diffrax.AbstractSolver | Sequence | None" = None,
+    dts=None,
+    reference=None,
+    *,
+    solvers: "Sequence[str | diffrax.AbstractSolver] | None" = None,
+    dt_train: float | int | None = None,
+    true_vector_field: Callable | None = None,
+    args=None,
+    float64: bool = True,
+    batch_dts: bool | None = None,
+) -> list[ConvergenceReport]:
+    r"""`test` for an ensemble of learned vector fields (e.g. seeds of one model),
+    with one compiled sweep per solver for all members.
+
+    Each solver's sweep `vmap`s over the members (the true field, if given, runs
+    once and is shared); each member is then judged exactly as `test` judges it, so
+    `test_many(fields, ...)[i]` is `test(fields[i], ...)` up to round-off in the
+    batched arithmetic. All members share the initial conditions, the horizon, the
+    step sizes, the reference and `dt_train` (group members by `dt_train` to test
+    models trained at different steps).
+
+    **Arguments:**
+
+    - `vector_fields`: the ensemble: an equinox module `f(t, y, args)` whose array
+      leaves all carry a leading member axis (e.g. `eqx.filter_vmap(make)(keys)`,
+      or `.rhs` of such a stacked `ODENet`), or a list of equinox modules of the
+      same structure (they are stacked).
+    - the rest as in `test`.
+
+    **Returns:** one `ConvergenceReport` per member, in order.
+    """
+    setup = _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64)
+    t1, dts, y0s = setup["t1"], setup["dts"], setup["y0s"]
+    stacked, m = _stack(vector_fields)
+    with jax.enable_x64(float64):
+        stacked = _cast(stacked, setup["dtype"])
+        _check_field(_member(stacked, 0), y0s[0], args, "vector field")
+        shared = []
+        if true_vector_field is not None:
+            shared.append(_cast(true_vector_field, setup["dtype"]))
+            _check_field(shared[0], y0s[0], args, "true vector field")
+        per_solver = [
+            sweep_many(stacked, s, y0s, t1, dts, args, shared=shared,
+                       batch_dts=batch_dts)
+            for s in setup["solvers"]
+        ]  # fmt: skip
+    return [
+        _report(
+            setup,
+            [
+                ys[i][None] if sh is None else np.concatenate([ys[i][None], sh])
+                for ys, sh in per_solver
+            ],
+        )
+        for i in range(m)
+    ]
+
+
+def _stack(vector_fields):
+    """The ensemble as one module with a leading member axis, and its size."""
+    if isinstance(vector_fields, (list, tuple)):
+        if not vector_fields:
+            raise ValueError("`vector_fields` is empty: give at least one field.")
+        parts = [eqx.partition(f, eqx.is_array) for f in vector_fields]
+        first_leaves, first_def = jax.tree.flatten(parts[0][1])
+        for params, static in parts[1:]:
+            leaves, tree_def = jax.tree.flatten(static)
+            if (
+                tree_def != first_def
+                or jax.tree.structure(params) != jax.tree.structure(parts[0][0])
+                or not all(map(_same, leaves, first_leaves))
+            ):
+                raise ValueError(
+                    "The vector fields of an ensemble must have the same structure "
+                    "(same module, same array shapes, same non-array settings)."
+                )
+        try:
+            params = jax.tree.map(lambda *xs: jnp.stack(xs), *[p for p, _ in parts])
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"Cannot stack the vector fields of the ensemble: {e}"
+            ) from e
+        return eqx.combine(params, parts[0][1]), len(vector_fields)
+    sizes = {
+        x.shape[0] if x.ndim else None
+        for x in jax.tree.leaves(eqx.filter(vector_fields, eqx.is_array))
+    }
+    if not sizes or None in sizes or len(sizes) != 1:
+        raise ValueError(
+            "`vector_fields` must be a list of fields, or an equinox module whose "
+            "array leaves all carry one leading member axis (e.g. "
+            f"eqx.filter_vmap(make)(keys)); got leading sizes {sorted(sizes, key=str)}."
+        )
+    return vector_fields, sizes.pop()
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. arrays with ambiguous truth values
+        return False
+
+
+def _member(stacked, i: int):
+    """Member `i` of a stacked ensemble."""
+    return jax.tree.map(lambda x: x[i] if eqx.is_array(x) else x, stacked)
+
+
+def _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64) -> dict:
+    """Check the inputs shared by `test` and `test_many`."""
     t1 = float(t1)
     solver_list = _solver_list(solver, solvers)
     if dt_train is not None:
@@ -206,33 +337,31 @@ def test(
     if not np.all(np.isfinite(y0s)):
         raise ValueError("The initial conditions y0 contain NaN or inf.")
     ref, ref_what = _reference_states(reference, y0s.astype(np.float64), t1)
-    with jax.enable_x64(float64):
-        fields = [_cast(vector_field, dtype)]
-        _check_field(fields[0], y0s[0], args, "vector field")
-        if true_vector_field is not None:
-            fields.append(_cast(true_vector_field, dtype))
-            _check_field(fields[1], y0s[0], args, "true vector field")
-        results = [
-            (s, sweep(fields, s, y0s, t1, dts, args, batch_dts=batch_dts))
-            for s in solver_list
-        ]
+    return dict(t1=t1, solvers=solver_list, dt_train=dt_train, dts=dts, dtype=dtype,
+                y0s=y0s, ref=ref, ref_what=ref_what)  # fmt: skip
+
+
+def _report(setup: dict, results: list) -> ConvergenceReport:
+    """Judge each solver's sweep `(fields, dts, n, *state)` (the model first, then
+    the true field if any), one entry of `results` per solver, and the whole."""
+    dtype, t1, dts = setup["dtype"], setup["t1"], setup["dts"]
     roundoff = ROUNDOFF[np.dtype(dtype)]
     unit = UNIT_ROUNDOFF[np.dtype(dtype)]
     sweeps = {}
-    for s, ys in results:
+    for s, ys in zip(setup["solvers"], results, strict=True):
         name = integrators.solver_name(s)
         sweeps[name] = _judge(
-            name, integrators.solver_order(s), t1, dts, ys, ref, roundoff, dt_train,
-            unit,
+            name, integrators.solver_order(s), t1, dts, ys, setup["ref"], roundoff,
+            setup["dt_train"], unit,
         )  # fmt: skip
     v, reason = overall(list(sweeps.values()))
     return ConvergenceReport(
         sweeps=sweeps,
         t1=t1,
         dts=dts,
-        dt_train=dt_train,
-        n_initial_conditions=int(len(y0s)),
-        reference=ref_what,
+        dt_train=setup["dt_train"],
+        n_initial_conditions=int(len(setup["y0s"])),
+        reference=setup["ref_what"],
         dtype=np.dtype(dtype).name,
         verdict=v,
         reason=reason,
