@@ -34,7 +34,7 @@ from ._sweep import (
     sweep as sweep,
     sweep_many as sweep_many,
 )
-from ._test import test as test, test_many as test_many
+from ._timestep import test as test, test_many as test_many
 from ._verdict import (
     order_accepted as order_accepted,
     order_tolerance as order_tolerance,
