@@ -27,8 +27,30 @@ def _clean(v):
     return v
 
 
+class _Verdict:
+    """What every report shares: `passed`, `to_dict` and `to_json` (subclasses are
+    frozen dataclasses with `verdict` and `reason` fields)."""
+
+    @property
+    def passed(self) -> bool:
+        """True when the verdict is PASS."""
+        return self.verdict == "PASS"
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (NaN and inf become None)."""
+        return _clean(self)
+
+    def to_json(self, path=None) -> str:
+        """The report as JSON text; also written to `path` if given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text + "\n")
+        return text
+
+
 @dataclasses.dataclass(frozen=True)
-class SolverSweep:
+class SolverSweep(_Verdict):
     """What the sweep of one solver measured and concluded.
 
     **Fields:**
@@ -71,17 +93,8 @@ class SolverSweep:
     reason: str
     tolerances: dict
 
-    @property
-    def passed(self) -> bool:
-        """True when the verdict is PASS."""
-        return self.verdict == "PASS"
-
     def __str__(self) -> str:
         return f"{self.verdict} ({self.solver}, order {self.order}): {self.reason}"
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict (NaN and inf become None)."""
-        return _clean(self)
 
     def _draw(self, ax) -> None:
         """Draw this sweep on a matplotlib axes."""
@@ -126,7 +139,7 @@ _FORWARDED = {f.name for f in dataclasses.fields(SolverSweep)} | {"passed"}
 
 
 @dataclasses.dataclass(frozen=True)
-class ConvergenceReport:
+class ConvergenceReport(_Verdict):
     """The convergence test of a learned vector field over one or more solvers.
 
     Index it by solver name (`report["rk4"]`) for a `SolverSweep`; iterate over the
@@ -187,11 +200,6 @@ class ConvergenceReport:
         """The solver names, in order."""
         return list(self.sweeps)
 
-    @property
-    def passed(self) -> bool:
-        """True when the overall verdict is PASS."""
-        return self.verdict == "PASS"
-
     def __str__(self) -> str:
         return f"{self.verdict}: {self.reason}"
 
@@ -211,14 +219,6 @@ class ConvergenceReport:
         out = _clean(self)
         out["sweeps"] = {k: v.to_dict() for k, v in self.sweeps.items()}
         return out
-
-    def to_json(self, path=None) -> str:
-        """The report as JSON text; also written to `path` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w") as f:
-                f.write(text + "\n")
-        return text
 
     def plot(self, path, title: str | None = None) -> None:
         """Draw error against step size on log-log axes, one panel per solver, with

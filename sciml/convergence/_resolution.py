@@ -9,7 +9,6 @@ continuous models for continuous physics" (Commun. Phys. 6:319, 2023).
 """
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -17,12 +16,12 @@ import jax
 import numpy as np
 
 from ._order import fit_order, local_orders
-from ._report import _clean
+from ._report import _Verdict
 from ._verdict import KAPPA, RISE, ROUNDOFF, order_tolerance
 
 
 @dataclasses.dataclass(frozen=True)
-class ResolutionReport:
+class ResolutionReport(_Verdict):
     """What a resolution-refinement test measured and concluded.
 
     **Fields:**
@@ -49,25 +48,8 @@ class ResolutionReport:
     reason: str
     tolerances: dict
 
-    @property
-    def passed(self) -> bool:
-        """True when the verdict is PASS."""
-        return self.verdict == "PASS"
-
     def __str__(self) -> str:
         return f"{self.verdict}: {self.reason}"
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict (NaN and inf become None)."""
-        return _clean(self)
-
-    def to_json(self, path=None) -> str:
-        """The report as JSON text; also written to `path` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w") as f:
-                f.write(text + "\n")
-        return text
 
     def plot(self, path, title: str | None = None) -> None:
         """Error against grid size on log-log axes, with the training grid."""
