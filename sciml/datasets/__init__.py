@@ -21,6 +21,9 @@ from sciml.datasets._darcy import (
     darcy_filename as darcy_filename,
     generate_darcy as generate_darcy,
 )
+from sciml.datasets._diffusion_reaction_2d import (
+    generate_diffusion_reaction_2d as generate_diffusion_reaction_2d,
+)
 from sciml.datasets._diffusion_sorption import (
     generate_diffusion_sorption as generate_diffusion_sorption,
 )

@@ -22,6 +22,30 @@ stability: a large $\nu$ only means more substeps. For $\nu \ge 0.004$ at
 $n_x = 1024$ the diffusive bound is the smaller one anyway, so this costs nothing
 there; for $\nu \le 0.002$ it takes at most $2/\max|u_0|$ times the steps of a
 per-sample adaptive step.
+
+A faster step, measured more accurate in float32 [D]: `cfl=c` replaces PDEBench's
+rule by the combined advection-diffusion bound
+
+$$\Delta t = \frac{c}{u_{\max}/\Delta x + 2\kappa/\Delta x^2}, \qquad 0 < c < 1,$$
+
+which is never smaller than PDEBench's step for $c \ge 0.5$ and 2.8x larger at
+$\nu = 0.01$, $n_x = 1024$ ($c = 0.9$: 97 substeps per frame against 268).
+
+- Stability, measured on 16 PDEBench samples at $n_x = 1024$: with $c = 1$ every
+  run of $\nu \in \{0.001, 0.0015, 0.002, 0.004, 0.01, 0.1, 1\}$ stays finite and
+  within $\max|u_0|$; with $c = 1.1$ the runs with $\nu \ge 0.004$ blow up.
+- $c = 1$ itself is refused. In the diffusive limit the predictor-corrector
+  amplifies the grid-scale (sawtooth) mode by $|1 + z + z^2/2| = 1$ at $z = -2$, so
+  rounding noise at that scale is never damped (measured at $\nu = 4$, $n_x = 64$:
+  a 2e-6 sawtooth stays after the rest has decayed to the mean). $c = 0.9$ damps
+  it by 0.82 per step.
+- Accuracy, against a float64 spectral reference at 8x the resolution ($\nu = 0.01$,
+  $t = 2$, 8 samples): in float64 the scheme's error is nRMSE $3.07 \times 10^{-5}$
+  at either step (it is the spatial error). In float32, PDEBench's step gives
+  $1.7 \times 10^{-4}$ and a step 3x larger $3.4 \times 10^{-5}$: the extra steps
+  only accumulate float32 rounding.
+
+The default stays PDEBench's rule, so default files follow its recipe.
 """
 
 import math
@@ -46,8 +70,14 @@ def burgers_filename(nu: float | int) -> str:
     return f"1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5"
 
 
-def burgers_time_step(nu: float, dx: float, u_max: float = U_MAX) -> float:
-    r"""PDEBench's largest step $0.25 \min(\Delta x/u_{\max}, \Delta x^2/(2\nu/\pi))$.
+def burgers_time_step(
+    nu: float, dx: float, u_max: float = U_MAX, cfl: float | None = None
+) -> float:
+    r"""The largest step of the scheme: PDEBench's rule, or the combined bound.
+
+    With `cfl=None`, PDEBench's $0.25 \min(\Delta x/u_{\max}, \Delta x^2/(2\kappa))$;
+    with `cfl=c`, $c/(u_{\max}/\Delta x + 2\kappa/\Delta x^2)$ (module docstring),
+    where $\kappa = \nu/\pi$.
 
     **Arguments:**
 
@@ -55,14 +85,32 @@ def burgers_time_step(nu: float, dx: float, u_max: float = U_MAX) -> float:
     - `dx`: the cell width.
     - `u_max`: a bound on $|u|$ for all time (the maximum principle lets
         $\max|u_0|$ serve).
+    - `cfl`: `None` for PDEBench's rule, or $c \in (0, 1)$ for the combined bound.
 
     **Returns:**
 
     $\Delta t_{\max}$ (`inf` when $\nu = 0$ and $u_{\max} = 0$).
     """
+    kappa = nu / math.pi
+    if cfl is not None:
+        rate = u_max / dx + 2 * kappa / dx**2
+        return cfl / rate if rate > 0 else math.inf
     advective = dx / u_max if u_max > 0 else math.inf
-    diffusive = dx**2 / (2 * nu / math.pi) if nu > 0 else math.inf
+    diffusive = dx**2 / (2 * kappa) if nu > 0 else math.inf
     return CFL * min(advective, diffusive)
+
+
+def check_cfl(cfl: Any) -> float | None:
+    """`None`, or a real number in (0, 1): 1 is the stability limit (module docstring)."""
+    if cfl is None:
+        return None
+    value = _fv1d.check_real("cfl", cfl, minimum=0.0)
+    if not 0.0 < value < 1.0:
+        raise ValueError(
+            f"cfl must be in (0, 1) (1 is the stability limit of the combined bound), "
+            f"got {cfl!r}; 0.9 is a safe fast choice, None is PDEBench's step."
+        )
+    return value
 
 
 def burgers_flux(
@@ -117,6 +165,7 @@ def generate_burgers(
     chunk_size: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     resume: bool = False,
+    cfl: float | None = None,
 ) -> Path:
     r"""Write PDEBench's 1-D Burgers file for viscosity parameter $\nu$.
 
@@ -125,8 +174,9 @@ def generate_burgers(
     `fold_in(key(seed), i)`), with the finite-volume scheme of the module docstring.
     Grid: cell centres $x_i = (i + 1/2)/n_x$, frames $t_k = k\,t_\mathrm{end}/(n_t-1)$.
     Each save interval takes the fixed number of equal substeps that keeps
-    $\Delta t \le 0.25\min(\Delta x/2, \Delta x^2/(2\nu/\pi))$ (sub-stepping, no
-    refusal; a run needing over $10^8$ steps per frame is refused as a mistake).
+    $\Delta t \le 0.25\min(\Delta x/2, \Delta x^2/(2\nu/\pi))$, or the combined
+    bound when `cfl` is given (sub-stepping, no refusal; a run needing over $10^8$
+    steps per frame is refused as a mistake).
 
     **Arguments:**
 
@@ -140,6 +190,10 @@ def generate_burgers(
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk (the partial file `.{name}.partial` beside the output);
         see `sciml.datasets.write`.
+    - `cfl`: `None` (default) for PDEBench's step; a number $c \in (0, 1)$ for the
+        combined bound $c/(2/\Delta x + 2\kappa/\Delta x^2)$, 2.8x fewer steps at
+        $\nu = 0.01$ and, in float32, about 5x less error there (module docstring;
+        $c = 0.9$ leaves a 10% margin below the measured limit).
 
     **Returns:**
 
@@ -153,10 +207,18 @@ def generate_burgers(
     x = (np.arange(nx) + 0.5) / nx
     t = float(t_end) * np.arange(nt) / (nt - 1)
     interval = float(t_end) / (nt - 1)
-    what = f"0.25 min(dx/2, dx^2/(2 nu/pi)) with nu={nu}, nx={nx}"
-    m = _fv1d.substeps(interval, burgers_time_step(nu, 1.0 / nx), what)
+    cfl = check_cfl(cfl)
+    rule = (
+        "0.25 min(dx/2, dx^2/(2 nu/pi))"
+        if cfl is None
+        else f"{cfl}/(2/dx + 2 (nu/pi)/dx^2)"
+    )
+    what = f"{rule} with nu={nu}, nx={nx}"
+    m = _fv1d.substeps(interval, burgers_time_step(nu, 1.0 / nx, cfl=cfl), what)
     settings: dict[str, Any] = {"nu": nu, "n_samples": n_samples, "nx": nx, "nt": nt}
     settings |= {"t_end": float(t_end), "dtype": dtype, "dt": interval / m}
+    if cfl is not None:  # absent by default: default files keep their old provenance
+        settings["cfl"] = cfl
     compute = _fv1d.chunk_compute(
         burgers_fv,
         jax.random.key(seed),

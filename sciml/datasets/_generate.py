@@ -15,6 +15,7 @@ _GENERATORS: dict[str, str] = {
     "burgers": "sciml.datasets._burgers:generate_burgers",
     "reaction_diffusion": "sciml.datasets._reaction_diffusion:generate_reaction_diffusion",
     "diffusion_sorption": "sciml.datasets._diffusion_sorption:generate_diffusion_sorption",
+    "diffusion_reaction_2d": "sciml.datasets._diffusion_reaction_2d:generate_diffusion_reaction_2d",
     "darcy": "sciml.datasets._darcy:generate_darcy",
     "navier_stokes_2d": "sciml.datasets._navier_stokes:generate_navier_stokes_2d",
     "fisher_sources": "sciml.datasets._fisher_sources:generate_fisher_sources",

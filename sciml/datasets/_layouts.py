@@ -3,7 +3,8 @@
 - `write_fields`: several per-sample root datasets (Darcy's `tensor` `(N, 1, X, Y)`
   and `nu` `(N, X, Y)`; per-sample PDE parameters `params` `(N, k)`).
 - `write_groups`: one group per sample (diffusion-sorption: `0000/data`
-  `(T, X, C)`, `0000/grid/x`, `0000/grid/t`, root attr `config`).
+  `(T, X, C)`, `0000/grid/x`, `0000/grid/t`, root attr `config`; 2-D
+  diffusion-reaction: `0000/data` `(T, X, Y, C)` and `0000/grid/y` too).
 
 Both take the same sources as `write` and the same provenance attributes, and build
 the file with the same mechanism (`sciml.datasets._partial.PartialFile`): the file
@@ -204,7 +205,7 @@ def _append_groups(
     for i, sample in enumerate(block, start=first):
         group = file.create_group(f"{i:04d}")
         group.create_dataset("data", data=sample, dtype=np.float32)
-        for axis in ("x", "t"):
+        for axis in coords:
             if i == 0:
                 group.create_dataset(f"grid/{axis}", data=coords[axis])
             else:  # a hard link to sample 0's copy (named `0000` until the finish)
@@ -230,22 +231,27 @@ def write_groups(
     config: Mapping[str, Any],
     provenance: Mapping[str, Any] | None = None,
     resume: bool = False,
+    y: Any = None,
 ) -> Path:
-    """Write PDEBench's group-per-sample layout (diffusion-sorption), atomically.
+    """Write PDEBench's group-per-sample layout (diffusion-sorption, 2-D
+    diffusion-reaction), atomically.
 
     Sample `i` goes to group `f"{i:04d}"` (zero-padded wider from 10 000 samples on,
-    so that name order is sample order) holding `data` `(T, X, C)` float32 and
-    `grid/x` `(X,)`, `grid/t` `(T,)` (hard links to one stored copy; readers see
-    ordinary datasets). The root attr `config` is the generation config as JSON.
-    Atomic and resumable as `sciml.datasets.write` (same partial file, settings
-    check and byte identity; the settings are `config`, `provenance`, `x` and `t`).
+    so that name order is sample order) holding `data` `(T, X, C)` or `(T, X, Y, C)`
+    float32 and `grid/x` `(X,)`, `grid/t` `(T,)` and, in 2-D, `grid/y` `(Y,)` (hard
+    links to one stored copy; readers see ordinary datasets). The root attr `config`
+    is the generation config as JSON. Atomic and resumable as `sciml.datasets.write`
+    (same partial file, settings check and byte identity; the settings are `config`,
+    `provenance` and the coordinates).
 
     **Arguments:**
 
     - `path`: the file to write.
     - `chunks`: a chunk source `chunks(first)` (or an iterable) yielding blocks
-        `(n, T, X, C)` of consecutive samples, starting at sample `first`.
+        `(n, T, X, C)` (or `(n, T, X, Y, C)` with `y`) of consecutive samples,
+        starting at sample `first`.
     - `x`, `t`: the coordinates.
+    - `y`: the second coordinate of 2-D samples (`None` for 1-D).
     - `config`: JSON-serialisable settings, stored as the root attr `config`.
     - `provenance`: as in `sciml.datasets.write`.
     - `resume`: continue the partial file of an interrupted write of a chunk
@@ -259,7 +265,9 @@ def write_groups(
     path = Path(path)
     config = dict(config)
     attrs = _provenance_attrs(config, provenance)
-    settings = fingerprint(config, attrs, x=digest(x), t=digest(t))
+    axes = {"x": x, "t": t} if y is None else {"x": x, "y": y, "t": t}
+    settings = fingerprint(config, attrs, **{k: digest(v) for k, v in axes.items()})
+    rank = 4 if y is None else 5
     with PartialFile(
         path, settings, resumable=callable(chunks), resume=resume, writer="write_groups"
     ) as work:
@@ -267,10 +275,15 @@ def write_groups(
         coords: dict[str, np.ndarray] | None = None
         for block in _chunk_iter(chunks, work.done):
             block = _finite_block("u", block, work.done)
-            if block.ndim != 4:
+            if block.ndim != rank:
+                wanted = (
+                    "(samples, t, x, channels)"
+                    if y is None
+                    else "(samples, t, x, y, channels)"
+                )
                 raise ValueError(
-                    "write_groups needs blocks (samples, t, x, channels), got "
-                    f"{block.shape}; add a channel axis with `u[..., None]`."
+                    f"write_groups needs blocks {wanted}, got {block.shape}; add a "
+                    "channel axis with `u[..., None]`, and pass `y` for 2-D samples."
                 )
             if shape is None:
                 shape = block.shape[1:]
@@ -280,10 +293,8 @@ def write_groups(
                     f"{work.done} has {block.shape}."
                 )
             if coords is None:  # checked before any sample reaches the disk
-                coords = {
-                    "x": _coordinate("x", x, shape[1], "x"),
-                    "t": _coordinate("t", t, shape[0], "t"),
-                }
+                sizes = {"t": shape[0], "x": shape[1], "y": shape[2]}
+                coords = {k: _coordinate(k, v, sizes[k], k) for k, v in axes.items()}
             if not work.exists:
                 work.create(attrs)
             with work.chunk(block.shape[0]) as file:

@@ -77,8 +77,9 @@ class PDEBenchDataset:
     use it as a context manager.
 
     PDEBench's group-per-sample layout (diffusion-sorption: groups `0000`, ...,
-    each with `data` `(T, X, C)`, `grid/x`, `grid/t`) is read through the same lazy
-    `u`: indexing it reads only the groups selected.
+    each with `data` `(T, X, C)`, `grid/x`, `grid/t`; 2-D diffusion-reaction: `data`
+    `(T, X, Y, C)` and `grid/y` too) is read through the same lazy `u`: indexing it
+    reads only the groups selected.
 
     **Arguments:**
 
@@ -96,7 +97,9 @@ class PDEBenchDataset:
             n_space = tensor.ndim - 3
             first = file[groups[0]]
             x_values = self._values(first, "grid/x", tensor.shape[2])
-            y_values = None
+            y_values = (
+                self._values(first, "grid/y", tensor.shape[3]) if n_space == 2 else None
+            )
             t_values = self._values(first, "grid/t", tensor.shape[1])
         else:
             tensor = file[TENSOR]

@@ -117,10 +117,12 @@ def test_matches_cole_hopf_at_second_order():
     assert l1[-1] < 1e-5
 
 
-def test_generated_file_matches_cole_hopf(tmp_path):
+@pytest.mark.parametrize("cfl", [None, 0.9])
+def test_generated_file_matches_cole_hopf(tmp_path, cfl):
     """The generator itself, on PDEBench's smooth initial conditions (no |.|, no
-    window), nu = 0.1, t = 0.5, float64 arithmetic and float32 storage. Measured:
-    worst-sample L1 error 5.3e-4, 1.4e-4, 3.8e-5 (order 1.90) for nx = 64 .. 256."""
+    window), nu = 0.1, t = 0.5, float64 arithmetic and float32 storage, with
+    PDEBench's step and the combined bound. Measured: worst-sample L1 error 5.3e-4,
+    1.4e-4, 3.8e-5 (order 1.90) for nx = 64 .. 256, the same with either step."""
     n_samples, nu = 8, 0.1
     params = datasets.sample_initial_condition_params(jax.random.key(0), n_samples)
     smooth = np.flatnonzero(~np.asarray(params.absolute) & ~np.asarray(params.windowed))
@@ -136,6 +138,7 @@ def test_generated_file_matches_cole_hopf(tmp_path):
             t_end=0.5,
             dtype="float64",
             out=tmp_path / str(nx),
+            **({} if cfl is None else {"cfl": cfl}),
         )
         with datasets.load(path) as ds:
             u, x = ds.u[...][..., 0], ds.x.astype(np.float64)
@@ -164,19 +167,27 @@ def test_mass_is_conserved(tmp_path, getkey):
     np.testing.assert_allclose(mass, mass[:, :1] * np.ones((1, 11)), atol=2e-6)
 
 
-@pytest.mark.parametrize("nu", [0.0, 0.002, 4.0])
-def test_time_step_and_maximum_principle(tmp_path, nu):
-    """dt = 0.25 min(dx/2, dx^2/(2 nu/pi)) with |u0| < 2 for every PDEBench sample;
-    inviscid (shocks), advective- and diffusion-limited runs all stay within
-    max|u0| (the maximum principle that makes the fixed step safe)."""
+@pytest.mark.parametrize(
+    "nu, cfl",
+    [(0.0, None), (0.002, None), (4.0, None), (0.0, 0.95), (0.05, 0.95), (4.0, 0.95)],
+)
+def test_time_step_and_maximum_principle(tmp_path, nu, cfl):
+    """dt = 0.25 min(dx/2, dx^2/(2 nu/pi)) (PDEBench), or cfl / (2/dx + 2 (nu/pi)/dx^2)
+    at cfl = 0.95, with |u0| < 2 for every PDEBench sample; inviscid
+    (shocks), advective-, mixed- and diffusion-limited runs all stay within max|u0|
+    (the maximum principle that makes the fixed step safe)."""
     nx, t_end, nt = 64, 0.4, 5
+    extra = {} if cfl is None else {"cfl": cfl}
     path = datasets.generate(
-        "burgers", nu=nu, n_samples=8, nx=nx, nt=nt, t_end=t_end, out=tmp_path
+        "burgers", nu=nu, n_samples=8, nx=nx, nt=nt, t_end=t_end, out=tmp_path, **extra
     )
     with datasets.load(path) as ds:
         u, dt = ds.u[...][..., 0], ds.provenance["params"]["dt"]
     dx, interval = 1 / nx, t_end / (nt - 1)
-    limit = 0.25 * min(dx / 2, dx**2 / (2 * nu / np.pi) if nu else np.inf)
+    if cfl is None:
+        limit = 0.25 * min(dx / 2, dx**2 / (2 * nu / np.pi) if nu else np.inf)
+    else:
+        limit = cfl / (2 / dx + 2 * (nu / np.pi) / dx**2)
     assert dt <= limit * (1 + 1e-12) and interval / (round(interval / dt) - 1) > limit
     assert np.abs(u[:, 0]).max() < 2
     peak = np.abs(u).max(axis=-1)  # (samples, t)
@@ -199,6 +210,9 @@ def test_time_step_and_maximum_principle(tmp_path, nu):
         ({"nu": 0.1, "chunk_size": 0}, "chunk_size must be an integer >= 1"),
         ({"nu": 0.1, "dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
         ({"nu": 1e6, "nx": 1024}, "steps per save interval"),
+        ({"nu": 0.1, "cfl": 0.0}, r"cfl must be in \(0, 1\)"),
+        ({"nu": 0.1, "cfl": 1.0}, r"cfl must be in \(0, 1\)"),
+        ({"nu": 0.1, "cfl": float("nan")}, "cfl must be finite"),
         ({"nu": 0.1, "beta": 0.4}, r"unknown parameters \['beta'\]"),
         ({}, r"needs \['nu'\]"),
     ],
