@@ -654,7 +654,7 @@ def main(argv=None):
     parser.add_argument(
         "--pdebench-src",
         default=".peers/pdebench_src",
-        help="folder holding PDEBench's data_gen/src/sim_diff_sorp.py",
+        help="folder holding PDEBench's data_gen/src/sim_diff_sorp.py and sim_diff_react.py",
     )
     parser.add_argument("--only", nargs="*", help="run only these cases")
     args = parser.parse_args(argv)
