@@ -59,18 +59,15 @@ def check_dts(dts, t1: float | int) -> np.ndarray:
 def _solve_fixed(field, solver, y0, dt, t1, args):
     """Integrate `field` from 0 to `t1` in round(t1/dt) steps of `dt` (dt traced);
     a non-finite end state comes back as NaN."""
-    term = diffrax.ODETerm(field)
+    stepper = integrators.stepper(field, solver, args)
     n = jnp.round(t1 / dt).astype(jnp.int32)
     t0 = jnp.zeros((), dt.dtype)
-    state = solver.init(term, t0, t0 + dt, y0, args)
 
     def body(k, carry):
-        y, s = carry
-        t = k.astype(dt.dtype) * dt
-        y1, _, _, s1, _ = solver.step(term, t, t + dt, y, args, s, made_jump=False)
-        return y1, s1
+        y, state = carry
+        return stepper.step(k.astype(dt.dtype) * dt, y, dt, state)
 
-    y, _ = jax.lax.fori_loop(0, n, body, (y0, state))
+    y, _ = jax.lax.fori_loop(0, n, body, (y0, stepper.init(t0, y0, dt)))
     return jnp.where(jnp.all(jnp.isfinite(y)), y, jnp.nan)
 
 
