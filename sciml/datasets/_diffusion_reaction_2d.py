@@ -28,7 +28,6 @@ not copied. Its semi-discretisation is kept:
 """
 
 import functools
-import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from sciml.datasets._checks import integer, real
 from sciml.datasets._layouts import write_groups
 
 _Real = float | Float[Array, ""]
@@ -149,23 +149,6 @@ def _chunk(
     return jax.vmap(one)(jnp.arange(n))
 
 
-def _real(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    if not math.isfinite(float(value)) or (positive and value <= 0):
-        which = "finite and > 0" if positive else "finite"
-        raise ValueError(f"{name} must be {which}, got {value!r}.")
-    return float(value)
-
-
-def _integer(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}; e.g. {name}={low}.")
-    return int(value)
-
-
 def generate_diffusion_reaction_2d(
     *,
     out: str | os.PathLike,
@@ -212,23 +195,23 @@ def generate_diffusion_reaction_2d(
     root attr `config` (JSON).
     """
     values = {
-        "du": _real("du", du),
-        "dv": _real("dv", dv),
-        "k": _real("k", k),
-        "t_end": _real("t_end", t_end, positive=True),
-        "rtol": _real("rtol", rtol, positive=True),
+        "du": real("du", du),
+        "dv": real("dv", dv),
+        "k": real("k", k),
+        "t_end": real("t_end", t_end, positive=True),
+        "rtol": real("rtol", rtol, positive=True),
     }
     if values["du"] < 0 or values["dv"] < 0:
         raise ValueError(f"du and dv must be >= 0, got du={du!r}, dv={dv!r}.")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-    n_samples = _integer("n_samples", n_samples, 1)
-    seed = _integer("seed", seed, 0)
-    nx = _integer("nx", nx, 2)
-    ny = _integer("ny", ny, 2)
-    nt = _integer("nt", nt, 2)
+    n_samples = integer("n_samples", n_samples, 1)
+    seed = integer("seed", seed, 0)
+    nx = integer("nx", nx, 2)
+    ny = integer("ny", ny, 2)
+    nt = integer("nt", nt, 2)
     chunk = (
-        _CHUNK_SAMPLES if chunk_size is None else _integer("chunk_size", chunk_size, 1)
+        _CHUNK_SAMPLES if chunk_size is None else integer("chunk_size", chunk_size, 1)
     )
     chunk = min(chunk, n_samples)
     x = -1.0 + 2.0 * (np.arange(nx) + 0.5) / nx

@@ -27,7 +27,6 @@ enough to `vmap` over samples (a dense LU of $1024^2$ per step would not be).
 """
 
 import functools
-import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +38,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from sciml.datasets._checks import integer, real
 from sciml.datasets._layouts import write_groups
 
 _CLAMP = 1e-6
@@ -184,22 +184,6 @@ def _chunk(
     return jax.vmap(one)(jnp.arange(n))
 
 
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
-    return float(value)
-
-
-def _integer(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}; e.g. {name}={low}.")
-    return int(value)
-
-
 def generate_diffusion_sorption(
     *,
     out: str | os.PathLike,
@@ -245,12 +229,12 @@ def generate_diffusion_sorption(
     `(nt, nx, 1)`, `grid/x` (cell centres), `grid/t`; root attr `config` (JSON).
     """
     values = {
-        "d": _real("d", d),
-        "phi": _real("phi", phi),
-        "rho_s": _real("rho_s", rho_s),
-        "k_f": _real("k_f", k_f),
-        "n_f": _real("n_f", n_f),
-        "t_end": _real("t_end", t_end),
+        "d": real("d", d),
+        "phi": real("phi", phi),
+        "rho_s": real("rho_s", rho_s),
+        "k_f": real("k_f", k_f),
+        "n_f": real("n_f", n_f),
+        "t_end": real("t_end", t_end),
     }
     if values["d"] <= 0 or values["t_end"] <= 0:
         raise ValueError(f"d and t_end must be > 0, got d={d!r}, t_end={t_end!r}.")
@@ -260,14 +244,14 @@ def generate_diffusion_sorption(
         raise ValueError(
             f"need rho_s >= 0, k_f >= 0 and n_f > 0, got {rho_s!r}, {k_f!r}, {n_f!r}."
         )
-    n_samples = _integer("n_samples", n_samples, 1)
-    seed = _integer("seed", seed, 0)
-    nx = _integer("nx", nx, 3)
-    nt = _integer("nt", nt, 2)
+    n_samples = integer("n_samples", n_samples, 1)
+    seed = integer("seed", seed, 0)
+    nx = integer("nx", nx, 3)
+    nt = integer("nt", nt, 2)
     if boundary not in ("face", "pdebench"):
         raise ValueError(f"boundary must be 'face' or 'pdebench', got {boundary!r}.")
     chunk = (
-        _CHUNK_SAMPLES if chunk_size is None else _integer("chunk_size", chunk_size, 1)
+        _CHUNK_SAMPLES if chunk_size is None else integer("chunk_size", chunk_size, 1)
     )
     chunk = min(chunk, n_samples)
     x = (np.arange(nx) + 0.5) / nx

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from sciml.datasets._checks import integer
 from sciml.datasets._grf import se_factor, se_grf_1d
 from sciml.datasets._hdf5 import T_COORD, X_COORD
 from sciml.datasets._layouts import write_fields
@@ -181,14 +182,6 @@ def _chunk(
     return jax.vmap(one)(jnp.arange(n))
 
 
-def _integer(name: str, value: Any, low: int) -> int:
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}; e.g. {name}={low}.")
-    return int(value)
-
-
 def _positive(name: str, value: Any) -> float:
     ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
     if not ok or not math.isfinite(float(value)) or value <= 0:
@@ -244,11 +237,11 @@ def generate_fisher_sources(
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}.")
     n_samples = DEFAULT_SAMPLES[family] if n_samples is None else n_samples
-    n_samples = _integer("n_samples", n_samples, 1)
-    seed = _integer("seed", seed, 0)
-    nx = _integer("nx", nx, 2)
-    save_nx = _integer("save_nx", save_nx, 1)
-    nt = _integer("nt", nt, 2)
+    n_samples = integer("n_samples", n_samples, 1)
+    seed = integer("seed", seed, 0)
+    nx = integer("nx", nx, 2)
+    save_nx = integer("save_nx", save_nx, 1)
+    nt = integer("nt", nt, 2)
     if nx % save_nx:
         raise ValueError(
             f"save_nx must divide nx={nx}, got {save_nx}; e.g. save_nx={nx // 4}."
@@ -257,7 +250,7 @@ def generate_fisher_sources(
     t_end = _positive("t_end", t_end)
     length_scale = _positive("length_scale", length_scale)
     if chunk_size is not None:
-        chunk_size = _integer("chunk_size", chunk_size, 1)
+        chunk_size = integer("chunk_size", chunk_size, 1)
     chunk = min(chunk_size or max(1, 2**22 // (nx * nt)), n_samples)
     interval = t_end / (nt - 1)
     dx = 1.0 / nx
