@@ -46,7 +46,7 @@ SCALES = {
     # samples timed per generator, samples for the memory probe
     "quick": dict(
         n=16,
-        n_memory=256,
+        n_memory=10_000,  # the target size: an 8 GB file, ~90 s on 2 cores
         nx=1024,
         nt=201,
         n_ref=4,
