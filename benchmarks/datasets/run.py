@@ -630,16 +630,28 @@ def _with_normals(sim, arrays: list[np.ndarray]):
 
 def memory_probe(n: int) -> tuple[float, float]:
     """Peak resident memory (MiB) of a fresh process writing `n` advection samples,
-    and of the same process after starting JAX on the device (its baseline)."""
+    and of the same process after starting JAX on the device (its baseline).
+
+    The peak is the child's own `VmHWM` (Linux), not `ru_maxrss`: Linux carries
+    `ru_maxrss` across `fork` + `exec`, so a child started by a large parent reports
+    the parent's resident size (this made earlier probes read 0.7 to 6.4 GB, tracking
+    the benchmark process, not the writer). `ru_maxrss` is the fallback elsewhere."""
     code = (
         "import resource, tempfile\n"
+        "def peak():\n"
+        "    try:\n"
+        "        with open('/proc/self/status') as f:\n"
+        "            line = [l for l in f if l.startswith('VmHWM:')][0]\n"
+        "        return int(line.split()[1]) / 1024\n"
+        "    except (OSError, IndexError):\n"
+        "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "import jax, jax.numpy as jnp\n"
         "jnp.ones(8).block_until_ready()\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "base = peak()\n"
         "from sciml import datasets\n"
         "with tempfile.TemporaryDirectory() as d:\n"
         f"    datasets.generate('advection', beta=0.4, n_samples={n}, out=d)\n"
-        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "print(base, peak())\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
