@@ -70,6 +70,11 @@ SCALES = {
 T_END = 2.0
 
 
+def _row(**fields) -> dict:
+    """A results row: one run (seeds 1, no std) and no paper number, unless given."""
+    return {"seeds": 1, "std": None, "paper": None, **fields}
+
+
 def _timed(fn, *args, repeat=1, **kwargs):
     """Best wall time of `repeat` calls after one warm-up call (compile excluded)."""
     out = fn(*args, **kwargs)
@@ -215,7 +220,7 @@ def case_advection(cfg, rows, timings, bandwidth):
     u_exact, seconds_exact = _timed(exact_fn, all_params)
     err_exact = nrmse(np.asarray(u_exact)[: cfg["n_ref"], -1], exact(x))
     rows.append(
-        dict(
+        _row(
             task="advection",
             param={"beta": beta},
             split="final frame",
@@ -223,9 +228,6 @@ def case_advection(cfg, rows, timings, bandwidth):
             variant=f"sciml exact nx={nx}",
             metric="nRMSE_vs_reference",
             value=err_exact,
-            seeds=1,
-            std=None,
-            paper=None,
         )
     )
     peer = {}
@@ -284,7 +286,7 @@ def case_burgers(cfg, rows, timings, bandwidth, nu=0.01):
     n_ref = cfg["n_ref"]
     ref, ref_error = burgers_reference(n_ref, 4 * nx, nt, nu)
     rows.append(
-        dict(
+        _row(
             task="burgers",
             param={"nu": nu},
             split="final frame",
@@ -292,9 +294,6 @@ def case_burgers(cfg, rows, timings, bandwidth, nu=0.01):
             variant=f"Exponax float64 nx={4 * nx} vs nx={2 * nx}",
             metric="nRMSE_vs_reference",
             value=ref_error,
-            seeds=1,
-            std=None,
-            paper=None,
         )
     )
     ours_variants = {}
@@ -338,16 +337,13 @@ def case_burgers(cfg, rows, timings, bandwidth, nu=0.01):
 def case_diffusion_sorption(cfg, rows, timings, bandwidth, pdebench_src):
     n, nt, nx = min(cfg["n"], 64), 101, cfg["nx"]
     seconds_e2e, u = ours("diffusion_sorption", n, nx=nx, nt=nt, boundary="pdebench")
-    row = dict(task="diffusion_sorption", param={}, split="all", model="generator")
+    row = _row(task="diffusion_sorption", param={}, split="all", model="generator")
     rows.append(
         {
             **row,
             "variant": "sciml (Kvaerno5, rtol 1e-6)",
             "metric": "samples_per_s",
             "value": n / seconds_e2e,
-            "seeds": 1,
-            "std": None,
-            "paper": None,
         }
     )
     if pdebench_src is None:
@@ -371,9 +367,6 @@ def case_diffusion_sorption(cfg, rows, timings, bandwidth, pdebench_src):
             "variant": "sciml (Kvaerno5, rtol 1e-6)",
             "metric": "rel_l2_final_vs_reference",
             "value": err_ours,
-            "seeds": 1,
-            "std": None,
-            "paper": None,
         }
     )
     for rtol in (1e-3, 1e-6):
@@ -390,9 +383,6 @@ def case_diffusion_sorption(cfg, rows, timings, bandwidth, pdebench_src):
                 "variant": name,
                 "metric": "rel_l2_final_vs_reference",
                 "value": err,
-                "seeds": 1,
-                "std": None,
-                "paper": None,
             }
         )
         timings.append(
@@ -414,8 +404,9 @@ def case_diffusion_reaction_2d(cfg, rows, timings, bandwidth, pdebench_src):
     n, nx, nt = cfg["n_diffusion_reaction_2d"], 128, 101
     seconds_e2e, uv = ours("diffusion_reaction_2d", n, nx=nx, ny=nx, nt=nt)
     variant = "sciml (Tsit5, rtol 1e-6, float32)"
-    row = dict(task="diffusion_reaction_2d", param={}, split="final frame")
-    row |= dict(model="generator", seeds=1, std=None, paper=None)
+    row = _row(
+        task="diffusion_reaction_2d", param={}, split="final frame", model="generator"
+    )
     rows.append(
         {**row, "variant": variant, "metric": "samples_per_s", "value": n / seconds_e2e}
     )
@@ -476,7 +467,7 @@ def case_ours_only(name, params, cfg, rows, n_frames, cells, **kwargs):
     n = cfg.get(f"n_{name}", cfg["n"])
     seconds, _ = ours(name, n, **params, **kwargs)
     rows.append(
-        dict(
+        _row(
             task=name,
             param=params,
             split="all",
@@ -484,9 +475,6 @@ def case_ours_only(name, params, cfg, rows, n_frames, cells, **kwargs):
             variant="sciml",
             metric="samples_per_s",
             value=n / seconds,
-            seeds=1,
-            std=None,
-            paper=None,
             note=f"{n} samples, {n_frames} frames x {cells} cells, HDF5 write included",
         )
     )
@@ -503,8 +491,7 @@ def _report(
     error, resolution) at matched resolution (the cheapest finite peer at `nx`) and
     at matched error (the cheapest peer whose error is at most ours; when none is,
     the most accurate peer, said so in the row)."""
-    base = dict(task=task, param=param, split="final frame", model="generator")
-    base |= dict(seeds=1, std=None, paper=None)
+    base = _row(task=task, param=param, split="final frame", model="generator")
     for label, (_, _, err) in ours_variants.items():
         rows.append(
             {**base, "variant": label, "metric": "nRMSE_vs_reference", "value": err}
@@ -717,7 +704,7 @@ def main(argv=None):
         print(f"{name}: {time.perf_counter() - t0:.1f} s", flush=True)
     peak, base = memory_probe(cfg["n_memory"])
     rows.append(
-        dict(
+        _row(
             task="advection",
             param={"beta": 0.4},
             split="all",
@@ -725,9 +712,6 @@ def main(argv=None):
             variant="sciml",
             metric="peak_host_memory_MiB",
             value=peak,
-            seeds=1,
-            std=None,
-            paper=None,
             note=f"{cfg['n_memory']} samples x 201 x 1024 written in chunks (target < 2048); "
             f"the same process after starting JAX alone: {base:.0f} MiB",
         )
