@@ -43,14 +43,47 @@ def test_rk4_tableau_and_order():
     assert float(y1) == pytest.approx(1 + 1 + 1 / 2 + 1 / 6 + 1 / 24, rel=1e-6)
 
 
-def test_get_solver_errors_and_instances():
+def test_get_solver_errors_and_instances(no_typecheck):
     assert isinstance(integrators.get_solver("TSIT5"), diffrax.Tsit5)
     s = diffrax.Heun()
     assert integrators.get_solver(s) is s
     with pytest.raises(ValueError, match="Unknown solver 'rk45'"):
         integrators.get_solver("rk45")
-    with pytest.raises(ValueError, match="positive finite step size"):
+    with pytest.raises(TypeError, match="solver"):
+        integrators.get_solver(4)
+
+
+def test_check_dt(no_typecheck):
+    assert integrators.check_dt(1) == 1.0 and type(integrators.check_dt(1)) is float
+    assert integrators.check_dt(np.float32(0.5)) == 0.5
+    with pytest.raises(ValueError, match="dt must be > 0"):
         integrators.check_dt(-0.1)
+    with pytest.raises(ValueError, match="finite"):
+        integrators.check_dt(float("inf"))
+    with pytest.raises(TypeError, match="dt must be a real number"):
+        integrators.check_dt("0.1")
+    with pytest.raises(TypeError, match="dt_train must be a real number"):
+        integrators.check_dt(True, name="dt_train")
+
+
+@pytest.mark.parametrize("name", ["rk4", "Tsit5", "euler"])
+def test_step_and_integrate_take_solver_names(name):
+    """Like every other entry point, `step`, `integrate` and `stepper` take a name."""
+    solver = integrators.get_solver(name)
+    rhs = _pytree_field
+    y0 = {"a": jnp.array([0.7, -0.2]), "b": jnp.array([0.1, 1.3])}
+    by_name = integrators.step(rhs, name, y0, 0.0, 0.05)
+    by_instance = integrators.step(rhs, solver, y0, 0.0, 0.05)
+    ys_name = integrators.integrate(rhs, name, y0, 0.05, 4)
+    ys_instance = integrators.integrate(rhs, solver, y0, 0.05, 4)
+    for leaf in ("a", "b"):
+        np.testing.assert_array_equal(by_name[leaf], by_instance[leaf])
+        np.testing.assert_array_equal(ys_name[leaf], ys_instance[leaf])
+    s = integrators.stepper(rhs, name)
+    y1, _ = s.step(0.0, y0, 0.05, s.init(0.0, y0, 0.05))
+    np.testing.assert_array_equal(y1["a"], by_instance["a"])
+    with pytest.raises(ValueError, match="Unknown solver 'rk5'"):
+        integrators.step(rhs, "rk5", y0, 0.0, 0.05)
 
 
 def _pytree_field(t, y, args):

@@ -17,6 +17,8 @@ ACTIVATIONS: dict[str, Callable] = {
     "sin": jnp.sin,
     "identity": lambda x: x,
 }
+"""Activation functions by name (lower case), for `get_activation` and every model
+that takes `activation=`."""
 
 
 def get_activation(activation: str | Callable) -> Callable:
@@ -24,12 +26,25 @@ def get_activation(activation: str | Callable) -> Callable:
 
     Pass activations by name where you can: a model built with a named activation
     can be saved with `sciml.training.save_model` and rebuilt without your code.
+
+    **Arguments:**
+
+    - `activation`: a name from `ACTIVATIONS` (case-insensitive) or a callable.
+
+    **Returns:**
+
+    The activation function.
     """
     if callable(activation):
         return activation
-    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
-        return ACTIVATIONS[activation.lower()]
-    raise ValueError(
-        f"Unknown activation {activation!r}. Expected one of {sorted(ACTIVATIONS)} "
-        "or a callable, e.g. activation='gelu'."
-    )
+    if not isinstance(activation, str):
+        raise TypeError(
+            f"Expected the activation to be a name or a callable, got "
+            f"{type(activation).__name__} {activation!r}, e.g. activation='gelu'."
+        )
+    if activation.lower() not in ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation {activation!r}. Expected one of {sorted(ACTIVATIONS)} "
+            "or a callable, e.g. activation='gelu'."
+        )
+    return ACTIVATIONS[activation.lower()]

@@ -6,8 +6,8 @@ import equinox as eqx
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import boolean, integer
 from ._activations import get_activation
-from ._checks import positive_int
 
 
 class MLP(eqx.Module):
@@ -50,26 +50,24 @@ class MLP(eqx.Module):
         *,
         key: PRNGKeyArray,
     ):
-        self.in_size = positive_int("in_size", in_size, "MLP")
-        self.out_size = positive_int("out_size", out_size, "MLP")
-        self.width = positive_int("width", width, "MLP")
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-            raise ValueError(f"MLP: expected `depth` >= 0 (an int), got {depth!r}.")
-        self.depth = depth
+        self.in_size = integer("in_size", in_size, minimum=1, owner="MLP")
+        self.out_size = integer("out_size", out_size, minimum=1, owner="MLP")
+        self.width = integer("width", width, minimum=1, owner="MLP")
+        self.depth = integer("depth", depth, minimum=0, owner="MLP")
         get_activation(activation)  # fail early on an unknown name
         if final_activation is not None:
             get_activation(final_activation)
         self.activation = activation
         self.final_activation = final_activation
-        self.layer_norm = bool(layer_norm)
-        sizes = [in_size] + [width] * depth + [out_size]
-        keys = jax.random.split(key, depth + 1)
+        self.layer_norm = boolean("layer_norm", layer_norm, owner="MLP")
+        sizes = [self.in_size] + [self.width] * self.depth + [self.out_size]
+        keys = jax.random.split(key, self.depth + 1)
         self.layers = tuple(
             eqx.nn.Linear(a, b, key=k)
             for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=True)
         )
         self.norms = tuple(
-            eqx.nn.LayerNorm(width) for _ in range(depth if layer_norm else 0)
+            eqx.nn.LayerNorm(self.width) for _ in range(self.depth if layer_norm else 0)
         )
 
     def __call__(self, x: Float[Array, " in_size"]) -> Float[Array, " out_size"]:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import int_tuple, positive_int
+from .._checks import integer, integers
 
 
 class SpectralConv(eqx.Module):
@@ -49,12 +49,15 @@ class SpectralConv(eqx.Module):
         *,
         key: PRNGKeyArray,
     ):
-        self.in_channels = positive_int("in_channels", in_channels, "SpectralConv")
-        self.out_channels = positive_int("out_channels", out_channels, "SpectralConv")
-        self.modes = int_tuple("modes", modes, "SpectralConv")
+        owner = "SpectralConv"
+        self.in_channels = integer("in_channels", in_channels, minimum=1, owner=owner)
+        self.out_channels = integer(
+            "out_channels", out_channels, minimum=1, owner=owner
+        )
+        self.modes = integers("modes", modes, owner=owner)
         n_corners = 2 ** (len(self.modes) - 1)
-        shape = (n_corners, in_channels, out_channels, *self.modes)
-        scale = 1.0 / (in_channels * out_channels)
+        shape = (n_corners, self.in_channels, self.out_channels, *self.modes)
+        scale = 1.0 / (self.in_channels * self.out_channels)
         kr, ki = jax.random.split(key)
         self.weights_real = scale * jax.random.uniform(kr, shape)
         self.weights_imag = scale * jax.random.uniform(ki, shape)

@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import boolean, integer, integers
 from ..nn import SpectralConv, get_activation
-from ..nn._checks import int_tuple, positive_int
 
 
 def grid_coordinates(
@@ -18,6 +18,16 @@ def grid_coordinates(
 
     Resolution-consistent: the same physical point has the same coordinate on every
     grid, which the spatial-refinement test of a trained FNO relies on.
+
+    **Arguments:**
+
+    - `grid`: the number of cells per axis, e.g. `(64,)` or `(32, 32)`.
+    - `dtype`: the floating-point type of the coordinates.
+
+    **Returns:**
+
+    An array of shape `(len(grid), *grid)`: channel `i` holds the coordinate along
+    axis `i`.
     """
     axes = [(jnp.arange(n, dtype=dtype) + 0.5) / n for n in grid]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
@@ -79,22 +89,23 @@ class FNO(eqx.Module):
         *,
         key: PRNGKeyArray,
     ):
-        self.in_channels = positive_int("in_channels", in_channels, "FNO")
-        self.out_channels = positive_int("out_channels", out_channels, "FNO")
-        self.modes = int_tuple("modes", modes, "FNO")
-        self.width = positive_int("width", width, "FNO")
-        self.n_layers = positive_int("n_layers", n_layers, "FNO")
-        self.projection_width = positive_int(
-            "projection_width", projection_width, "FNO"
+        self.in_channels = integer("in_channels", in_channels, minimum=1, owner="FNO")
+        self.out_channels = integer(
+            "out_channels", out_channels, minimum=1, owner="FNO"
         )
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"FNO: expected `padding` >= 0 (an int), got {padding!r}.")
+        self.modes = integers("modes", modes, owner="FNO")
+        self.width = integer("width", width, minimum=1, owner="FNO")
+        self.n_layers = integer("n_layers", n_layers, minimum=1, owner="FNO")
+        self.projection_width = integer(
+            "projection_width", projection_width, minimum=1, owner="FNO"
+        )
+        self.padding = integer("padding", padding, minimum=0, owner="FNO")
+        self.append_grid = boolean("append_grid", append_grid, owner="FNO")
         get_activation(activation)
         self.activation = activation
-        self.append_grid = bool(append_grid)
-        self.padding = padding
         d = len(self.modes)
-        lifted = in_channels + (d if append_grid else 0)
+        width, n_layers = self.width, self.n_layers
+        lifted = self.in_channels + (d if self.append_grid else 0)
         k_lift, k_spec, k_skip, k_p1, k_p2 = jax.random.split(key, 5)
 
         def pointwise(cin, cout, k):
@@ -108,8 +119,8 @@ class FNO(eqx.Module):
         self.skips = tuple(
             pointwise(width, width, k) for k in jax.random.split(k_skip, n_layers)
         )
-        self.proj_hidden = pointwise(width, projection_width, k_p1)
-        self.proj_out = pointwise(projection_width, out_channels, k_p2)
+        self.proj_hidden = pointwise(width, self.projection_width, k_p1)
+        self.proj_out = pointwise(self.projection_width, self.out_channels, k_p2)
 
     def __call__(self, a: Float[Array, " cin *grid"]) -> Float[Array, " cout *grid"]:
         d = len(self.modes)

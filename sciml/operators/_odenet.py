@@ -41,14 +41,14 @@ class ODENet(eqx.Module):
         dt: float = 0.1,
     ):
         if not callable(vector_field):
-            raise ValueError(
+            raise TypeError(
                 f"ODENet: expected a callable vector field y -> dy/dt, got "
                 f"{type(vector_field).__name__}. Pass e.g. sciml.nn.MLP(n, n, key=key)."
             )
         integrators.get_solver(solver)  # fail early on an unknown name
         self.vector_field = vector_field
         self.solver = solver
-        self.dt = integrators.check_dt(dt)
+        self.dt = integrators.check_dt(dt, owner="ODENet")
 
     def rhs(self, t, y: Float[Array, "..."], args=None) -> Float[Array, "..."]:
         """The vector field in diffrax's signature `f(t, y, args)` (time-independent)."""
@@ -63,8 +63,9 @@ class ODENet(eqx.Module):
 
     def __call__(self, y: Float[Array, "..."]) -> Float[Array, "..."]:
         """One integrator step of size `dt` from state `y`."""
-        solver = integrators.get_solver(self.solver)
-        return integrators.step(self.rhs, solver, y, jnp.zeros((), y.dtype), self.dt)
+        return integrators.step(
+            self.rhs, self.solver, y, jnp.zeros((), y.dtype), self.dt
+        )
 
     def trajectory(
         self, y0: Float[Array, "..."], n_steps: int

@@ -5,6 +5,8 @@ from collections.abc import Callable
 import jax
 from jaxtyping import Array, PyTree
 
+from .._checks import integer
+
 
 def rollout(
     step_fn: Callable[[PyTree[Array]], PyTree[Array]], u0: PyTree[Array], n_steps: int
@@ -20,10 +22,7 @@ def rollout(
     **Returns:** the states $u_1, \dots, u_n$ stacked on a new leading axis
     (the initial state is not included).
     """
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(
-            f"rollout: expected n_steps to be a positive int, got {n_steps!r}."
-        )
+    n_steps = integer("n_steps", n_steps, minimum=1, owner="rollout")
 
     def body(u, _):
         u_next = step_fn(u)

@@ -15,6 +15,7 @@ import orbax.checkpoint as ocp
 
 import sciml
 
+from .._checks import integer
 from ._step import TrainState
 
 _FORMAT = "sciml-train-state"
@@ -60,6 +61,7 @@ class Checkpoints:
 
     def __init__(self, directory: str | pathlib.Path, keep: int):
         self.directory = pathlib.Path(directory).absolute()
+        keep = integer("keep", keep, minimum=1, owner="Checkpoints")
         options = dict(max_to_keep=keep, create=True, cleanup_tmp_directories=True)
         rename = getattr(
             getattr(getattr(ocp, "path", None), "atomicity", None),

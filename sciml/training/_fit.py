@@ -14,6 +14,7 @@ import numpy as np
 import optax
 from jaxtyping import PyTree
 
+from .._checks import boolean, integer
 from ._checkpoint import Checkpoints
 from ._log import MetricsLog, Progress, logger
 from ._serialise import save_model
@@ -70,19 +71,6 @@ class FitResult:
     state: TrainState
     checkpoint: pathlib.Path | None = None
     model_path: pathlib.Path | None = None
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(
-            f"Expected `{name}` to be an int >= 1, got {type(value).__name__} "
-            f"{value!r}. Fix: pass a positive integer, e.g. `{name}=100`."
-        )
-    if value < 1:
-        raise ValueError(
-            f"Expected `{name}` to be >= 1, got {value}. Fix: pass a positive "
-            f"integer, e.g. `{name}=100`."
-        )
 
 
 def _signature(batch: Any) -> tuple:
@@ -160,7 +148,7 @@ def _batch_source(
         return get
     if callable(batches):
         return batches
-    raise ValueError(
+    raise TypeError(
         f"Expected `batches` to be an iterable of batches or a callable "
         f"`step -> batch`, got {type(batches).__name__}. Fix: pass a list, a "
         f"generator or a function."
@@ -204,7 +192,7 @@ def _non_finite_error(
 
 
 def _setup_run(
-    ckpts: Checkpoints, state: TrainState, key: Any, resume: bool, steps: int
+    ckpts: Checkpoints, state: TrainState, *, key: Any, resume: bool, steps: int
 ) -> tuple[TrainState, int]:
     """Restore the latest checkpoint if asked to; return the state and start step."""
     latest = ckpts.latest_step()
@@ -307,21 +295,21 @@ def fit(
 
     A [`sciml.training.FitResult`][].
     """
-    for name, value in [
-        ("steps", steps),
-        ("log_every", log_every),
-        ("checkpoint_every", checkpoint_every),
-        ("keep", keep),
-    ]:
-        _check_positive_int(name, value)
-    steps = int(steps)
+    steps = integer("steps", steps, minimum=1, owner="fit")
+    log_every = integer("log_every", log_every, minimum=1, owner="fit")
+    checkpoint_every = integer(
+        "checkpoint_every", checkpoint_every, minimum=1, owner="fit"
+    )
+    keep = integer("keep", keep, minimum=1, owner="fit")
+    resume = boolean("resume", resume, owner="fit")
+    progress = boolean("progress", progress, owner="fit")
     if not callable(loss_fn):
-        raise ValueError(
+        raise TypeError(
             f"Expected `loss_fn` to be a function `loss_fn(model, batch, key) -> "
             f"(loss, metrics)`, got {type(loss_fn).__name__}."
         )
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise ValueError(
+        raise TypeError(
             f"Expected `optimizer` to be an optax GradientTransformation, got "
             f"{type(optimizer).__name__}. Fix: pass e.g. `optax.adam(1e-3)`."
         )
@@ -339,7 +327,7 @@ def fit(
     if run_path is not None:
         ckpts = Checkpoints(run_path / "checkpoints", keep=keep)
         try:
-            state, start = _setup_run(ckpts, state, key, resume, steps)
+            state, start = _setup_run(ckpts, state, key=key, resume=resume, steps=steps)
         except BaseException:
             ckpts.close()
             raise
@@ -410,7 +398,7 @@ def fit(
     if run_path is not None:
         try:
             model_path = save_model(run_path / "model.eqx", state.model)
-        except ValueError as e:
+        except (TypeError, ValueError) as e:
             logger.warning("Not writing %s: %s", run_path / "model.eqx", e)
     return FitResult(
         model=state.model,

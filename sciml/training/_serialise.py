@@ -183,7 +183,7 @@ def model_spec(model: eqx.Module) -> dict[str, Any]:
     A JSON-representable dict; nested modules appear as the same kind of dict.
     """
     if not isinstance(model, eqx.Module):
-        raise ValueError(
+        raise TypeError(
             f"Expected an eqx.Module, got {type(model).__name__}. Fix: save an "
             f"equinox model."
         )

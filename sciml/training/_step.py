@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
+from .._checks import integer
+
 LossFn = Callable[[Any, Any, PRNGKeyArray], tuple[Any, dict[str, Any]]]
 StepFn = Callable[[Any, "TrainState"], tuple["TrainState", Array, dict[str, Array]]]
 
@@ -26,8 +28,9 @@ class TrainState(eqx.Module):
     - `opt_state`: the optax state for the model's inexact-array parameters.
     - `step`: int32 scalar, the number of updates applied so far. It is also the
         index of the next batch.
-    - `key`: the base PRNG key. Step `i` uses `jax.random.fold_in(key, i)`, which
-        makes a run deterministic and resumable.
+    - `key`: the base PRNG key (keyword-only). Step `i` uses
+        `jax.random.fold_in(key, i)`, which makes a run deterministic and
+        resumable.
     - `bad_step`: int32 scalar, `-1` while every step was finite, else the first
         step whose loss or gradient was non-finite.
     """
@@ -35,13 +38,13 @@ class TrainState(eqx.Module):
     model: PyTree
     opt_state: PyTree
     step: Int[Array, ""]
-    key: PRNGKeyArray
+    key: PRNGKeyArray = eqx.field(kw_only=True)
     bad_step: Int[Array, ""]
 
 
 def _as_typed_key(key: Any) -> PRNGKeyArray:
     if not isinstance(key, jax.Array):
-        raise ValueError(
+        raise TypeError(
             f"Expected `key` to be a JAX PRNG key (e.g. `jax.random.key(0)`), got "
             f"{type(key).__name__}. Fix: pass `key=jax.random.key(seed)`."
         )
@@ -96,6 +99,7 @@ def init_train_state(
 
     A [`sciml.training.TrainState`][] with `bad_step = -1`.
     """
+    step = integer("step", step, minimum=0, owner="init_train_state")
     params = eqx.filter(model, eqx.is_inexact_array)
     if not jax.tree.leaves(params):
         raise ValueError(

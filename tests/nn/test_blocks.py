@@ -2,9 +2,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from sciml.nn import MLP, FourierFeatures, SpectralConv
+from sciml.nn import MLP, FourierFeatures, SpectralConv, get_activation
+from sciml.training import fit, load_model, save_model
 
 
 def _jit_vmap_grad(model, x_batch):
@@ -36,8 +38,16 @@ def test_mlp_depth_zero_is_affine(getkey):
 def test_mlp_bad_input(getkey, no_typecheck):
     with pytest.raises(ValueError, match="width"):
         MLP(2, 2, width=0, key=getkey())
+    with pytest.raises(TypeError, match="width must be an integer"):
+        MLP(2, 2, width=2.5, key=getkey())
+    with pytest.raises(ValueError, match="depth must be >= 0"):
+        MLP(2, 2, depth=-1, key=getkey())
+    with pytest.raises(TypeError, match="layer_norm must be True or False"):
+        MLP(2, 2, layer_norm="yes", key=getkey())
     with pytest.raises(ValueError, match="Unknown activation"):
         MLP(2, 2, activation="nope", key=getkey())
+    with pytest.raises(TypeError, match="activation"):
+        get_activation(3)
     mlp = MLP(2, 2, key=getkey())
     with pytest.raises(ValueError, match=r"shape \(2,\).*vmap"):
         mlp(jnp.ones((4, 2)))
@@ -50,10 +60,96 @@ def test_fourier_features_fixed_and_trainable(getkey):
     assert out.shape == (4, 16)
     # cos^2 + sin^2 = 1 for every frequency.
     np.testing.assert_allclose(out[:, :8] ** 2 + out[:, 8:] ** 2, 1.0, rtol=1e-5)
-    g_fixed = eqx.filter_grad(lambda m: jnp.sum(jax.vmap(m)(x)))(fixed)
-    assert float(jnp.abs(g_fixed.frequencies).sum()) == 0.0
+    assert fixed.frequencies.shape == (8, 2)
+    # Frozen frequencies are no inexact-array leaf: nothing to differentiate.
+    assert not jax.tree.leaves(eqx.filter(fixed, eqx.is_inexact_array))
     trainable = FourierFeatures(2, 8, trainable=True, key=getkey())
     _jit_vmap_grad(trainable, x)
+    assert trainable.frequencies.shape == (8, 2)
+
+
+def test_fourier_features_bad_input(getkey, no_typecheck):
+    with pytest.raises(ValueError, match="n_features must be >= 1"):
+        FourierFeatures(2, 0, key=getkey())
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        FourierFeatures(2, 4, scale=0.0, key=getkey())
+    with pytest.raises(TypeError, match="trainable must be True or False"):
+        FourierFeatures(2, 4, trainable=1, key=getkey())
+    with pytest.raises(TypeError, match="positional"):  # `key` is keyword-only
+        FourierFeatures(2, 4, 1.0, False, getkey())
+
+
+class _Features(eqx.Module):
+    """Fourier features and a linear head, to train."""
+
+    features: FourierFeatures
+    head: eqx.nn.Linear
+
+    def __init__(self, trainable, *, key):
+        k1, k2 = jax.random.split(key)
+        self.features = FourierFeatures(2, 8, scale=2.0, trainable=trainable, key=k1)
+        self.head = eqx.nn.Linear(16, 1, key=k2)
+
+    def __call__(self, x):
+        return self.head(self.features(x))
+
+
+def _features_loss(model, batch, key):
+    del key
+    x, y = batch
+    loss = jnp.mean((jax.vmap(model)(x) - y) ** 2)
+    return loss, {}
+
+
+def _own_loop(model, optimizer, batch, steps):
+    """The plain equinox + optax loop a user writes."""
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
+
+    @eqx.filter_jit
+    def step(model, opt_state):
+        grads = eqx.filter_grad(lambda m: _features_loss(m, batch, None)[0])(model)
+        params = eqx.filter(model, eqx.is_inexact_array)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return eqx.apply_updates(model, updates), opt_state
+
+    for _ in range(steps):
+        model, opt_state = step(model, opt_state)
+    return model
+
+
+def _fit_loop(model, optimizer, batch, steps):
+    return fit(
+        model, _features_loss, lambda i: batch, optimizer, steps=steps, progress=False
+    ).model
+
+
+@pytest.mark.parametrize("loop", [_own_loop, _fit_loop])
+@pytest.mark.parametrize("trainable", [False, True])
+def test_frozen_fourier_features_survive_weight_decay(getkey, loop, trainable):
+    """Decoupled weight decay shrinks every parameter it sees, gradient or not:
+    frozen frequencies stay bitwise unchanged, trainable ones move."""
+    model = _Features(trainable, key=getkey())
+    x = jax.random.normal(getkey(), (16, 2))
+    batch = (x, jnp.sin(x[:, :1]))
+    before = np.asarray(model.features.frequencies)
+    trained = loop(model, optax.adamw(1e-2, weight_decay=0.1), batch, 5)
+    after = np.asarray(trained.features.frequencies)
+    assert not np.array_equal(trained.head.weight, model.head.weight)
+    if trainable:
+        assert not np.array_equal(after, before)
+    else:
+        assert after.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+def test_fourier_features_save_and_load(getkey, tmp_path, trainable):
+    """A reload rebuilds with another key; the saved frequencies come back."""
+    ff = FourierFeatures(3, 5, scale=1.5, trainable=trainable, key=getkey())
+    loaded = load_model(save_model(tmp_path / "ff.eqx", ff))
+    assert loaded.trainable is trainable
+    assert loaded.frequencies.tobytes() == ff.frequencies.tobytes()
+    x = jax.random.normal(getkey(), (3,))
+    np.testing.assert_array_equal(loaded(x), ff(x))
 
 
 @pytest.mark.parametrize("modes,grid", [(5, (32,)), ((4, 3), (16, 12))])
@@ -100,3 +196,7 @@ def test_spectral_conv_bad_input(getkey, no_typecheck):
         conv(jnp.ones((2, 10)))
     with pytest.raises(ValueError, match="modes"):
         SpectralConv(2, 2, (0, 3), key=getkey())
+    with pytest.raises(TypeError, match="modes"):
+        SpectralConv(2, 2, "8", key=getkey())
+    with pytest.raises(TypeError, match="in_channels must be an integer"):
+        SpectralConv(2.0, 2, 8, key=getkey())

@@ -44,6 +44,12 @@ def test_fno_bad_input(getkey, no_typecheck):
         FNO(1, 1, 4, width=-1, key=getkey())
     with pytest.raises(ValueError, match="padding"):
         FNO(1, 1, 4, padding=-2, key=getkey())
+    with pytest.raises(TypeError, match="width must be an integer"):
+        FNO(1, 1, 4, width="4", key=getkey())
+    with pytest.raises(TypeError, match="modes"):
+        FNO(1, 1, 4.0, key=getkey())
+    with pytest.raises(TypeError, match="append_grid must be True or False"):
+        FNO(1, 1, 4, append_grid=None, key=getkey())
 
 
 def test_rollout_matches_python_loop():
@@ -67,6 +73,8 @@ def test_rollout_of_fno_vmaps_and_differentiates(getkey):
     )
 
 
-def test_rollout_bad_steps():
-    with pytest.raises(ValueError, match="n_steps"):
+def test_rollout_bad_steps(no_typecheck):
+    with pytest.raises(ValueError, match="n_steps must be >= 1"):
         rollout(lambda u: u, jnp.zeros(2), 0)
+    with pytest.raises(TypeError, match="n_steps must be an integer"):
+        rollout(lambda u: u, jnp.zeros(2), 2.0)

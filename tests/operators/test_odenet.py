@@ -70,11 +70,13 @@ def test_odenet_learns_linear_field():
 
 
 def test_odenet_bad_input(getkey, no_typecheck):
-    with pytest.raises(ValueError, match="positive finite step"):
+    with pytest.raises(ValueError, match="dt must be > 0"):
         ODENet(MLP(2, 2, key=getkey()), "rk4", 0.0)
+    with pytest.raises(TypeError, match="dt must be a real number"):
+        ODENet(MLP(2, 2, key=getkey()), "rk4", "0.1")
     with pytest.raises(ValueError, match="Unknown solver"):
         ODENet(MLP(2, 2, key=getkey()), "rk5", 0.1)
-    with pytest.raises(ValueError, match="callable"):
+    with pytest.raises(TypeError, match="callable"):
         ODENet(3.0, "rk4", 0.1)
     net = ODENet(MLP(2, 3, key=getkey()), "euler", 0.1)
     with pytest.raises(ValueError, match="state's shape"):

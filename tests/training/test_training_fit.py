@@ -90,18 +90,30 @@ def test_iterable_running_out_is_a_clear_error(getkey):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"steps": 0}, "`steps` to be >= 1"),
-        ({"steps": True}, "`steps` to be an int"),
-        ({"steps": 5, "log_every": 0}, "`log_every` to be >= 1"),
-        ({"steps": 5, "keep": 0}, "`keep` to be >= 1"),
-        ({"steps": 5, "resume": True}, "without a `run_dir`"),
+        ({"steps": 0}, ValueError, "fit: steps must be >= 1"),
+        ({"steps": True}, TypeError, "fit: steps must be an integer"),
+        ({"steps": 2.0}, TypeError, "fit: steps must be an integer"),
+        ({"steps": 5, "log_every": 0}, ValueError, "log_every must be >= 1"),
+        ({"steps": 5, "keep": 0}, ValueError, "keep must be >= 1"),
+        ({"steps": 5, "resume": "no"}, TypeError, "resume must be True or False"),
+        ({"steps": 5, "resume": True}, ValueError, "without a `run_dir`"),
     ],
 )
-def test_fit_validates_inputs(getkey, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_fit_validates_inputs(getkey, no_typecheck, kwargs, error, match):
+    with pytest.raises(error, match=match):
         fit(Regressor(1, 4, key=getkey()), mse_loss, [], optax.sgd(1e-2), **kwargs)
+
+
+def test_fit_rejects_wrong_types(getkey, no_typecheck):
+    model = Regressor(1, 4, key=getkey())
+    with pytest.raises(TypeError, match="loss_fn"):
+        fit(model, "mse", [], optax.sgd(1e-2), steps=1)
+    with pytest.raises(TypeError, match="optimizer"):
+        fit(model, mse_loss, [], "adam", steps=1)
+    with pytest.raises(TypeError, match="batches"):
+        fit(model, mse_loss, 3, optax.sgd(1e-2), steps=1, progress=False)
 
 
 def test_resume_is_bit_identical_and_metrics_append(getkey, tmp_path):

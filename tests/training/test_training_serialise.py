@@ -153,6 +153,11 @@ def test_interrupted_save_leaves_no_file(getkey, tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
+def test_model_spec_wants_a_module(no_typecheck):
+    with pytest.raises(TypeError, match="eqx.Module"):
+        model_spec({"w": 1})
+
+
 def test_load_errors(getkey, tmp_path):
     with pytest.raises(FileNotFoundError, match="No model file"):
         load_model(tmp_path / "missing.eqx")

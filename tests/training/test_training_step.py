@@ -114,6 +114,10 @@ def test_init_train_state_rejects_bad_key_and_paramless_model(getkey):
     model = Regressor(1, 4, key=getkey())
     with pytest.raises(ValueError, match="PRNG key"):
         init_train_state(model, optimizer, key=jnp.zeros(3))
+    with pytest.raises(TypeError, match="PRNG key"):
+        init_train_state(model, optimizer, key=0)
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        init_train_state(model, optimizer, step=-1)
     # Legacy uint32 keys are accepted and wrapped.
     state = init_train_state(model, optimizer, key=jax.random.PRNGKey(0))
     assert jnp.issubdtype(state.key.dtype, jax.dtypes.prng_key)

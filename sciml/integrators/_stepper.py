@@ -1,99 +1,33 @@
-"""Fixed-step time integrators shared by `sciml.operators` and `sciml.convergence`.
-
-Both rooms need the same solvers, looked up by name, and the classic RK4 tableau
-(which diffrax does not ship), so they live here once; so does the fixed-step
-mechanism (`stepper`) that `step`, `integrate` and the convergence sweeps share.
-"""
+"""Fixed steps of explicit Runge--Kutta methods as straight-line code: `stepper`,
+and `step` and `integrate` built on it."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import diffrax
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, PyTree
 
-_rk4_tableau = diffrax.ButcherTableau(
-    a_lower=(np.array([1 / 2]), np.array([0.0, 1 / 2]), np.array([0.0, 0.0, 1.0])),
-    b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
-    b_error=np.array([0.0, 0.0, 0.0, 0.0]),
-    c=np.array([1 / 2, 1 / 2, 1.0]),
-)
+from .._checks import real
+from ._solvers import get_solver
 
 
-class RK4(diffrax.AbstractERK):
-    r"""The classic fourth-order Runge--Kutta method (Kutta, 1901).
-
-    $k_1 = f(t, y)$, $k_2 = f(t + h/2, y + h k_1/2)$, $k_3 = f(t + h/2, y + h k_2/2)$,
-    $k_4 = f(t + h, y + h k_3)$, $y_{n+1} = y_n + h(k_1 + 2k_2 + 2k_3 + k_4)/6$.
-
-    It has no embedded error estimate, so use it with a constant step size only.
-
-    **Arguments:** None
-    """
-
-    tableau: ClassVar[diffrax.ButcherTableau] = _rk4_tableau
-    interpolation_cls: ClassVar[Callable[..., Any]] = (
-        diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
-    )
-
-    def order(self, terms):
-        del terms
-        return 4
-
-
-SOLVERS: dict[str, type[diffrax.AbstractSolver]] = {
-    "euler": diffrax.Euler,
-    "midpoint": diffrax.Midpoint,
-    "heun": diffrax.Heun,
-    "ralston": diffrax.Ralston,
-    "rk4": RK4,
-    "bosh3": diffrax.Bosh3,
-    "tsit5": diffrax.Tsit5,
-    "dopri5": diffrax.Dopri5,
-    "dopri8": diffrax.Dopri8,
-}
-"""Explicit solvers known by name (lower case)."""
-
-
-def get_solver(solver: "str | diffrax.AbstractSolver") -> diffrax.AbstractSolver:
-    """Return a diffrax solver instance from a name or an instance.
+def check_dt(dt: float, *, name: str = "dt", owner: str | None = None) -> float:
+    """Check a step size: a positive finite real number.
 
     **Arguments:**
 
-    - `solver`: a name from `SOLVERS` (case-insensitive) or a diffrax solver.
+    - `dt`: the step size.
+    - `name`: the argument's name in the message (e.g. `"dt_train"`).
+    - `owner`: the class or function named at the start of the message.
 
-    **Returns:** the solver instance.
+    **Returns:**
+
+    `dt` as a `float`. A wrong type (a string, a bool) raises `TypeError`; zero, a
+    negative or a non-finite number raises `ValueError`.
     """
-    if isinstance(solver, diffrax.AbstractSolver):
-        return solver
-    if isinstance(solver, str) and solver.lower() in SOLVERS:
-        return SOLVERS[solver.lower()]()
-    raise ValueError(
-        f"Unknown solver {solver!r}. Expected one of {sorted(SOLVERS)} or a "
-        "diffrax.AbstractSolver instance, e.g. solver='rk4' or diffrax.Tsit5()."
-    )
-
-
-def solver_name(solver: diffrax.AbstractSolver) -> str:
-    """The lower-case name of a solver, as used in `SOLVERS` and in reports."""
-    return type(solver).__name__.lower()
-
-
-def solver_order(solver: diffrax.AbstractSolver) -> int:
-    """The order of accuracy of `solver` on an ODE, as the solver itself declares it."""
-    return int(solver.order(diffrax.ODETerm(lambda t, y, args: y)))
-
-
-def check_dt(dt: float) -> float:
-    """Check that a step size is a positive finite number and return it as a float."""
-    if not (isinstance(dt, (int, float, np.floating)) and np.isfinite(dt) and dt > 0):
-        raise ValueError(
-            f"Expected a positive finite step size dt, got {dt!r}. "
-            "Pass the time between two samples of your data, e.g. dt=0.1."
-        )
-    return float(dt)
+    return real(name, dt, above=0.0, owner=owner)
 
 
 class Stages(NamedTuple):
@@ -106,9 +40,11 @@ class Stages(NamedTuple):
     fsal: bool
 
 
-def explicit_stages(solver: diffrax.AbstractSolver) -> Stages | None:
+def explicit_stages(solver: str | diffrax.AbstractSolver) -> Stages | None:
     """The stages of an explicit Runge--Kutta `solver` (Euler or any diffrax
-    `AbstractERK`, our `RK4` included), or `None` for any other solver."""
+    `AbstractERK`, our `RK4` included; a name or an instance), or `None` for any
+    other solver."""
+    solver = get_solver(solver)
     if isinstance(solver, diffrax.Euler):
         return Stages(c=(0.0,), a=((),), b=(1.0,), fsal=False)
     if not isinstance(solver, diffrax.AbstractERK):
@@ -144,7 +80,7 @@ class Stepper(NamedTuple):
 
 def stepper(
     rhs: Callable[[Any, PyTree, Any], PyTree],
-    solver: diffrax.AbstractSolver,
+    solver: str | diffrax.AbstractSolver,
     args: Any = None,
 ) -> Stepper:
     r"""Bind `solver` to $y' = f(t, y, \text{args})$ for fixed steps.
@@ -165,7 +101,7 @@ def stepper(
     **Arguments:**
 
     - `rhs`: the vector field `rhs(t, y, args)`.
-    - `solver`: a diffrax solver.
+    - `solver`: a name from `SOLVERS` (`"rk4"`, ...) or a diffrax solver.
     - `args`: passed through to `rhs`.
 
     **Returns:**
@@ -173,6 +109,7 @@ def stepper(
     A `Stepper`; its state is the carried stage (or `None`) for explicit
     Runge--Kutta methods and diffrax's solver state otherwise.
     """
+    solver = get_solver(solver)
     stages = explicit_stages(solver)
     if stages is None:
         terms = diffrax.ODETerm(rhs)
@@ -206,7 +143,7 @@ def stepper(
 
 def step(
     rhs: Callable[[Any, PyTree, Any], PyTree],
-    solver: diffrax.AbstractSolver,
+    solver: str | diffrax.AbstractSolver,
     y0: PyTree[Array],
     t0: Any,
     dt: Any,
@@ -217,7 +154,7 @@ def step(
     **Arguments:**
 
     - `rhs`: the vector field `rhs(t, y, args)`.
-    - `solver`: a diffrax solver.
+    - `solver`: a name from `SOLVERS` (`"rk4"`, ...) or a diffrax solver.
     - `y0`: the state at `t0`.
     - `t0`, `dt`: start time and step size (may be traced).
     - `args`: passed through to `rhs`.
@@ -231,7 +168,7 @@ def step(
 
 def integrate(
     rhs: Callable[[Any, PyTree, Any], PyTree],
-    solver: diffrax.AbstractSolver,
+    solver: str | diffrax.AbstractSolver,
     y0: PyTree[Array],
     dt: Any,
     n_steps: int,
