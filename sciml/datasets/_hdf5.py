@@ -5,6 +5,10 @@ channel, `(N, T, X[, Y], C)` for several), `x-coordinate`, optional `y-coordinat
 and `t-coordinate` with exactly T entries (root attr `t_coordinate_convention =
 "exact"`; PDEBench's own files carry T + 1). PDE parameters are root attributes.
 
+Every per-sample dataset is chunked one sample a chunk, with HDF5's Fletcher-32
+checksum filter (any HDF5 reader opens such files), so that bytes corrupted on disk
+fail to read instead of returning wrong values.
+
 A chunk source is written resumably: progress lives in a partial file beside the
 target (`.{name}.partial`, see `write`), which `resume=True` continues.
 """
@@ -151,6 +155,7 @@ def _create(sample: tuple[int, ...], file: h5py.File) -> None:
         maxshape=(None, *stored),
         chunks=(1, *stored),
         dtype=np.float32,
+        fletcher32=True,
     )
 
 

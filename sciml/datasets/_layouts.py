@@ -6,6 +6,7 @@
   `(T, X, C)`, `0000/grid/x`, `0000/grid/t`, root attr `config`; 2-D
   diffusion-reaction: `0000/data` `(T, X, Y, C)` and `0000/grid/y` too).
 
+Every per-sample dataset carries HDF5's Fletcher-32 checksum filter, as in `write`.
 Both take the same sources as `write` and the same provenance attributes, and build
 the file with the same mechanism (`sciml.datasets._partial.PartialFile`): the file
 appears under its name only once complete, and a chunk source `chunks(first)` is
@@ -84,6 +85,7 @@ def _create_fields(arrays: Mapping[str, np.ndarray], file: h5py.File) -> None:
             maxshape=(None, *array.shape[1:]),
             chunks=(1, *array.shape[1:]),
             dtype=np.float32,
+            fletcher32=True,
         )
 
 
@@ -204,7 +206,10 @@ def _append_groups(
 ) -> None:
     for i, sample in enumerate(block, start=first):
         group = file.create_group(f"{i:04d}")
-        group.create_dataset("data", data=sample, dtype=np.float32)
+        # one chunk, so that the Fletcher-32 checksum filter can apply
+        group.create_dataset(
+            "data", data=sample, dtype=np.float32, chunks=sample.shape, fletcher32=True
+        )
         for axis in coords:
             if i == 0:
                 group.create_dataset(f"grid/{axis}", data=coords[axis])

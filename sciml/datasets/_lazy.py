@@ -12,13 +12,27 @@ def _is_integer(index: Any) -> bool:
     return isinstance(index, int | np.integer) and not is_bool
 
 
+def _sample_text(samples: Any) -> str:
+    """`sample 3`, `samples 0 to 7` (a run), `samples 3, 5` (at most 5 listed)."""
+    samples = list(samples)
+    if len(samples) == 1:
+        return f"sample {samples[0]}"
+    if samples == list(range(samples[0], samples[-1] + 1)):
+        return f"samples {samples[0]} to {samples[-1]}"
+    shown = ", ".join(str(i) for i in samples[:5])
+    more = f", ... ({len(samples)} in all)" if len(samples) > 5 else ""
+    return f"samples {shown}{more}"
+
+
 class LazyArray:
     """An array-like view of a PDEBench `tensor` that reads only what is indexed.
 
     Its shape is `(samples, t, x[, y], channels)` whether or not the file stores the
     channel axis. Indexing with integers, slices (any step) and `...` on any axis,
     or a 1-D integer array on the sample axis, reads just that selection through
-    h5py and returns a `numpy.ndarray`; `np.asarray(view)` reads everything.
+    h5py and returns a `numpy.ndarray`; `np.asarray(view)` reads everything. A read
+    that fails (a chunk failing its checksum, a truncated file) raises a `ValueError`
+    naming the file and the samples that cannot be read, each re-read alone.
 
     **Arguments:**
 
@@ -50,6 +64,37 @@ class LazyArray:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         array = self[...]
         return array if dtype is None else array.astype(dtype)
+
+    def _unreadable(self, selection: list[Any], error: OSError) -> ValueError:
+        """The error for a read of `selection` that failed: it names the file and
+        the samples that fail when re-read one by one (else the samples selected)."""
+        head, rest = selection[0], tuple(selection[1:])
+        if _is_integer(head):
+            samples: Any = [head]
+        elif isinstance(head, slice):
+            samples = range(*head.indices(self.shape[0]))
+        else:
+            samples = np.asarray(head).tolist()
+        bad = []
+        for i in samples:
+            try:
+                self._dataset[(i, *rest)]
+            except OSError:
+                bad.append(i)
+        file = self._dataset.file.filename
+        name = self._dataset.name.lstrip("/")
+        fix = "Regenerate or re-download the file."
+        read = _sample_text(samples)
+        if not bad:
+            return ValueError(
+                f"{file}: reading {read} of `{name}` failed ({error}); the file is "
+                f"corrupted or truncated. {fix}"
+            )
+        where = "" if list(samples) == bad else f" (reading {read} failed)"
+        return ValueError(
+            f"{file}: {_sample_text(bad)} of `{name}` cannot be read{where}: the "
+            f"data on disk is corrupted or truncated ({error}). {fix}"
+        )
 
     def _expand(self, index: Any) -> tuple[Any, ...]:
         index = index if isinstance(index, tuple) else (index,)
@@ -116,7 +161,10 @@ class LazyArray:
                 )
         if 0 in out_shape:
             return np.zeros(out_shape, dtype=self.dtype)
-        array = np.asarray(self._dataset[tuple(selection)])
+        try:
+            array = np.asarray(self._dataset[tuple(selection)])
+        except OSError as error:  # a failed checksum, a truncated file
+            raise self._unreadable(selection, error) from error
         if not self._has_channel_axis and len(after) > array.ndim:
             array = array[..., np.newaxis]
         return array[tuple(after)] if after else array

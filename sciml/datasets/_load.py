@@ -237,23 +237,30 @@ class PDEBenchDataset:
         return operator_pairs(self, n_sensors, n_points, **kwargs)
 
     def check_finite(self) -> None:
-        """Scan `u` block by block (about 64 MiB each) for NaN or inf.
+        """Read `u` and the `fields` block by block (about 64 MiB each): every value
+        must be finite and every stored block readable (sciml's files carry
+        Fletcher-32 checksums, so corrupted bytes on disk fail to read).
 
         **Raises:**
 
-        `ValueError` naming the file and the first sample holding a non-finite value.
+        `ValueError` naming the file and the first sample holding a non-finite value,
+        or the samples of a block that cannot be read (each re-read alone).
         """
-        sample_bytes = self.u.dtype.itemsize * max(1, int(np.prod(self.u.shape[1:])))
-        step = max(1, _CHECK_BYTES // sample_bytes)
-        for start in range(0, self.n_samples, step):
-            block = self.u[start : start + step]
-            finite = np.isfinite(block.reshape(block.shape[0], -1)).all(axis=1)
-            if not finite.all():
-                bad = start + int(np.argmin(finite))
-                raise ValueError(
-                    f"{self.path}: sample {bad} contains NaN or inf (first such "
-                    "sample). Regenerate the file or drop that sample."
-                )
+        for name, view in {"u": self.u, **self.fields}.items():
+            sample_bytes = view.dtype.itemsize * max(1, int(np.prod(view.shape[1:])))
+            step = max(1, _CHECK_BYTES // sample_bytes)
+            for start in range(0, self.n_samples, step):
+                block = view[start : start + step]
+                if view.dtype.kind != "f":
+                    continue
+                finite = np.isfinite(block.reshape(block.shape[0], -1)).all(axis=1)
+                if not finite.all():
+                    bad = start + int(np.argmin(finite))
+                    of = "" if name == "u" else f" of `{name}`"
+                    raise ValueError(
+                        f"{self.path}: sample {bad}{of} contains NaN or inf (first "
+                        "such sample). Regenerate the file or drop that sample."
+                    )
 
 
 def _sample_groups(file: h5py.File) -> list[str]:
@@ -269,13 +276,15 @@ def _sample_groups(file: h5py.File) -> list[str]:
 class _GroupStack:
     """A read-only, h5py-dataset-like stack of the `data` of per-sample groups.
 
-    Supports what `LazyArray` asks of a dataset: `shape`, `ndim`, `dtype`, `id.valid`
-    and a tuple selection whose first entry is an integer, a slice with positive
-    step, or a sorted array of unique indices.
+    Supports what `LazyArray` asks of a dataset: `shape`, `ndim`, `dtype`, `id.valid`,
+    `file`, `name` and a tuple selection whose first entry is an integer, a slice
+    with positive step, or a sorted array of unique indices.
     """
 
+    name = "NNNN/data"
+
     def __init__(self, file: h5py.File, names: list[str]):
-        self._file = file
+        self._file = self.file = file
         self._names = names
         first = file[names[0]]["data"]
         self.shape: tuple[int, ...] = (len(names), *first.shape)
@@ -342,8 +351,9 @@ def load(path: str | os.PathLike, *, check_finite: bool = False) -> PDEBenchData
     **Arguments:**
 
     - `path`: the `.hdf5` file.
-    - `check_finite`: scan the whole tensor for NaN/inf now (slow on big files);
-        `ds.check_finite()` does the same later.
+    - `check_finite`: read every per-sample dataset now, checking for NaN/inf and
+        for corrupted blocks (slow on big files); `ds.check_finite()` does the same
+        later.
 
     **Returns:**
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import jax
 
+from sciml._checks import integer
+
 _END = object()
 
 
@@ -39,8 +41,7 @@ def prefetch_to_device(
 
     An iterator of the batches as JAX arrays on `device`.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValueError(f"size must be an integer >= 0, got {size!r}; e.g. size=2.")
+    size = integer("size", size, minimum=0, owner="prefetch_to_device")
     if size == 0:
         return (jax.device_put(batch, device) for batch in batches)
     return _prefetch(batches, size, device)

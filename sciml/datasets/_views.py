@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from sciml._checks import boolean, integer, integers, real
 from sciml.datasets._prefetch import prefetch_to_device
 
 _BUFFER_BYTES = 128 * 2**20  # default host block: about this many bytes of samples
@@ -43,22 +44,13 @@ def pdebench_split(n_samples: int, test_fraction: float = 0.1) -> tuple[range, r
     `(train, test)` as `range`s of sample indices, e.g. `(range(1000, 10000),
     range(0, 1000))` for 10 000 samples; pass either as `samples=`.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
-        raise ValueError(f"n_samples must be an integer, got {n_samples!r}.")
-    if n_samples < 0 or not 0.0 <= test_fraction <= 1.0:
-        raise ValueError(
-            f"Need n_samples >= 0 and 0 <= test_fraction <= 1, got {n_samples} and "
-            f"{test_fraction}."
-        )
+    owner = "pdebench_split"
+    n_samples = integer("n_samples", n_samples, minimum=0, owner=owner)
+    test_fraction = real(
+        "test_fraction", test_fraction, minimum=0.0, maximum=1.0, owner=owner
+    )
     n_test = int(n_samples * test_fraction)
-    return range(n_test, int(n_samples)), range(0, n_test)
-
-
-def _positive_int(name: str, value: Any, path: Path | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        where = "" if path is None else f"{path}: "
-        raise ValueError(f"{where}{name} must be an integer >= 1, got {value!r}.")
-    return int(value)
+    return range(n_test, n_samples), range(0, n_test)
 
 
 def _sample_indices(ds: Any, samples: Samples) -> np.ndarray:
@@ -79,7 +71,7 @@ def _sample_indices(ds: Any, samples: Samples) -> np.ndarray:
         if indices.ndim != 1 or (
             indices.size and not np.issubdtype(indices.dtype, np.integer)
         ):
-            raise ValueError(f"{where}: pass a slice, a range or 1-D integer indices.")
+            raise TypeError(f"{where}: pass a slice, a range or 1-D integer indices.")
         indices = indices.astype(np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= n):
             bad = int(indices.max() if indices.max() >= n else indices.min())
@@ -92,7 +84,7 @@ def _sample_indices(ds: Any, samples: Samples) -> np.ndarray:
     return indices
 
 
-def _numpy_rng(key: PRNGKeyArray, epoch: int) -> np.random.Generator:
+def _numpy_rng(epoch: int, *, key: PRNGKeyArray) -> np.random.Generator:
     """A host-side generator seeded by the key and the epoch (deterministic)."""
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
@@ -249,8 +241,9 @@ class Batches:
         epoch: Callable[[np.random.Generator], Iterator[dict[str, Any]]],
         n_items: int,
         batch_size: int,
-        drop_remainder: bool,
+        *,
         key: PRNGKeyArray,
+        drop_remainder: bool,
         epochs: int | None,
         prefetch: int,
         device: Any,
@@ -277,7 +270,7 @@ class Batches:
         """The batches as numpy arrays, read and shuffled in this thread."""
         epoch = 0
         while self.epochs is None or epoch < self.epochs:
-            pieces = self._epoch(_numpy_rng(self._key, epoch))
+            pieces = self._epoch(_numpy_rng(epoch, key=self._key))
             yield from _rebatch(pieces, self.batch_size, self.drop_remainder)
             epoch += 1
 
@@ -288,14 +281,42 @@ class Batches:
 
 
 def _check_common(
-    ds: Any, batch_size: Any, t_stride: Any, x_stride: Any, epochs: Any
-) -> tuple[int, int, int]:
-    batch_size = _positive_int("batch_size", batch_size, ds.path)
-    t_stride = _positive_int("t_stride", t_stride, ds.path)
-    x_stride = _positive_int("x_stride", x_stride, ds.path)
+    ds: Any,
+    *,
+    key: Any,
+    batch_size: Any,
+    t_stride: Any,
+    x_stride: Any,
+    epochs: Any,
+    buffer_samples: Any,
+    drop_remainder: Any,
+    read_ahead: Any,
+    prefetch: Any,
+) -> tuple[int, int, int, int | None, int]:
+    """Check the arguments `windows` and `operator_pairs` share (a `TypeError` for a
+    wrong type, a `ValueError` for a wrong value, naming the file); return
+    `batch_size`, `t_stride`, `x_stride`, `epochs` and the block size in samples
+    (`buffer_samples` or its default)."""
+    owner = str(ds.path)
+    if not isinstance(key, jax.Array | np.ndarray):
+        raise TypeError(
+            f"{owner}: key must be a JAX PRNG key, got {type(key).__name__} {key!r}; "
+            "e.g. key=jax.random.key(0)."
+        )
+    _numpy_rng(0, key=key)  # its shape, checked now rather than at the first batch
+    batch_size = integer("batch_size", batch_size, minimum=1, owner=owner)
+    t_stride = integer("t_stride", t_stride, minimum=1, owner=owner)
+    x_stride = integer("x_stride", x_stride, minimum=1, owner=owner)
     if epochs is not None:
-        _positive_int("epochs", epochs, ds.path)
-    return batch_size, t_stride, x_stride
+        epochs = integer("epochs", epochs, minimum=1, owner=owner)
+    boolean("drop_remainder", drop_remainder, owner=owner)
+    boolean("read_ahead", read_ahead, owner=owner)
+    integer("prefetch", prefetch, minimum=0, owner=owner)
+    if buffer_samples is None:
+        buffer = _default_buffer(ds, t_stride, x_stride)
+    else:
+        buffer = integer("buffer_samples", buffer_samples, minimum=1, owner=owner)
+    return batch_size, t_stride, x_stride, epochs, buffer
 
 
 def _too_few(path: Path, n_items: int, what: str, batch_size: int) -> ValueError:
@@ -371,11 +392,20 @@ def windows(
 
     A `Batches` iterable; each pass yields the same batches.
     """
-    batch_size, t_stride, x_stride = _check_common(
-        ds, batch_size, t_stride, x_stride, epochs
+    batch_size, t_stride, x_stride, epochs, buffer = _check_common(
+        ds,
+        key=key,
+        batch_size=batch_size,
+        t_stride=t_stride,
+        x_stride=x_stride,
+        epochs=epochs,
+        buffer_samples=buffer_samples,
+        drop_remainder=drop_remainder,
+        read_ahead=read_ahead,
+        prefetch=prefetch,
     )
-    input_steps = _positive_int("input_steps", input_steps, ds.path)
-    output_steps = _positive_int("output_steps", output_steps, ds.path)
+    input_steps = integer("input_steps", input_steps, minimum=1, owner=str(ds.path))
+    output_steps = integer("output_steps", output_steps, minimum=1, owner=str(ds.path))
     ids = _sample_indices(ds, samples)
     n_frames, _ = _strided(ds, t_stride, x_stride)
     need = input_steps + output_steps
@@ -396,8 +426,6 @@ def windows(
     n_items = len(ids) * n_windows
     if drop_remainder and n_items < batch_size:
         raise _too_few(ds.path, n_items, "windows", batch_size)
-    buffer = buffer_samples or _default_buffer(ds, t_stride, x_stride)
-    buffer = _positive_int("buffer_samples", buffer, ds.path)
     params = _numeric_params(ds)
     offsets = np.arange(need)
 
@@ -424,22 +452,26 @@ def windows(
             del block  # before asking for the next one: at most two blocks
 
     return Batches(
-        epoch, n_items, batch_size, drop_remainder, key, epochs, prefetch, device
+        epoch,
+        n_items,
+        batch_size,
+        key=key,
+        drop_remainder=drop_remainder,
+        epochs=epochs,
+        prefetch=prefetch,
+        device=device,
     )
 
 
 def _sensor_indices(n_sensors: Any, space: tuple[int, ...], path: Path) -> list:
-    counts = (
-        n_sensors if isinstance(n_sensors, tuple | list) else (n_sensors,) * len(space)
-    )
-    if len(counts) != len(space):
+    if isinstance(n_sensors, tuple | list) and len(n_sensors) != len(space):
         raise ValueError(
-            f"{path}: n_sensors={n_sensors!r} names {len(counts)} axes, the file has "
-            f"{len(space)} spatial axes."
+            f"{path}: n_sensors={n_sensors!r} names {len(n_sensors)} axes, the file "
+            f"has {len(space)} spatial axes."
         )
+    counts = integers("n_sensors", n_sensors, length=len(space), owner=str(path))
     out = []
     for m, n in zip(counts, space, strict=True):
-        m = _positive_int("n_sensors", m, path)
         if m > n:
             raise ValueError(
                 f"{path}: n_sensors={m} exceeds the {n} grid points on a spatial "
@@ -503,10 +535,19 @@ def operator_pairs(
 
     A `Batches` iterable; each pass yields the same batches.
     """
-    batch_size, t_stride, x_stride = _check_common(
-        ds, batch_size, t_stride, x_stride, epochs
+    batch_size, t_stride, x_stride, epochs, buffer = _check_common(
+        ds,
+        key=key,
+        batch_size=batch_size,
+        t_stride=t_stride,
+        x_stride=x_stride,
+        epochs=epochs,
+        buffer_samples=buffer_samples,
+        drop_remainder=drop_remainder,
+        read_ahead=read_ahead,
+        prefetch=prefetch,
     )
-    n_points = _positive_int("n_points", n_points, ds.path)
+    n_points = integer("n_points", n_points, minimum=1, owner=str(ds.path))
     ids = _sample_indices(ds, samples)
     n_frames, space = _strided(ds, t_stride, x_stride)
     sensors = _sensor_indices(n_sensors, space, ds.path)
@@ -518,8 +559,6 @@ def operator_pairs(
         )
     if drop_remainder and len(ids) < batch_size:
         raise _too_few(ds.path, len(ids), "samples", batch_size)
-    buffer = buffer_samples or _default_buffer(ds, t_stride, x_stride)
-    buffer = _positive_int("buffer_samples", buffer, ds.path)
     params = _numeric_params(ds)
     axes = [np.asarray(ds.t, np.float32)[::t_stride]]
     axes.append(np.asarray(ds.x, np.float32)[::x_stride])
@@ -553,5 +592,40 @@ def operator_pairs(
             del block
 
     return Batches(
-        epoch, len(ids), batch_size, drop_remainder, key, epochs, prefetch, device
+        epoch,
+        len(ids),
+        batch_size,
+        key=key,
+        drop_remainder=drop_remainder,
+        epochs=epochs,
+        prefetch=prefetch,
+        device=device,
     )
+
+
+def channel_first(u: Any) -> np.ndarray:
+    """Map the file layout to the model layout: `(..., T, X[, Y], C)` -> `(..., T, C,
+    X[, Y])`.
+
+    Files (and `PDEBenchDataset.u`) keep the channel axis last, as PDEBench does;
+    every sciml grid model takes channel-first fields `(C, X[, Y])`. For a block of
+    samples `(N, T, X, C)` this gives `(N, T, C, X)`, so `u[:, k]` is a batch of
+    frames a model takes and `sciml.metrics` scores with `spatial_axes=-1` (1-D) or
+    `(-2, -1)` (2-D).
+
+    **Arguments:**
+
+    - `u`: samples in the file layout `(N, T, X[, Y], C)` (an array, or a slice of
+        the lazy `ds.u`).
+
+    **Returns:**
+
+    A numpy array `(N, T, C, X[, Y])`.
+    """
+    u = np.asarray(u)
+    if u.ndim not in (4, 5):
+        raise ValueError(
+            f"channel_first expects samples (N, T, X[, Y], C) as `load` returns "
+            f"them, got shape {u.shape}."
+        )
+    return np.moveaxis(u, -1, 2)

@@ -303,7 +303,9 @@ def test_operator_pairs_2d(file_2d, getkey):
         ),
         (dict(t_stride=8), "t_stride=8 leaves 3 of its 21 frames, fewer than the 4"),
         (dict(batch_size=1000), "fewer than batch_size=1000"),
-        (dict(x_stride=0), "x_stride must be an integer >= 1"),
+        (dict(x_stride=0), "x_stride must be >= 1, got 0"),
+        (dict(buffer_samples=0), "buffer_samples must be >= 1, got 0"),
+        (dict(prefetch=-1), "prefetch must be >= 0"),
     ],
 )
 def test_windows_reject_bad_input(file_1d, getkey, no_typecheck, kwargs, match):
@@ -313,6 +315,69 @@ def test_windows_reject_bad_input(file_1d, getkey, no_typecheck, kwargs, match):
         with pytest.raises(ValueError, match=match) as info:
             datasets.windows(ds, **kw)
     assert path.name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=2.0), "batch_size must be an integer, got float 2.0"),
+        (dict(input_steps="3"), "input_steps must be an integer, got str"),
+        (dict(epochs=1.5), "epochs must be an integer"),
+        (dict(buffer_samples=4.0), "buffer_samples must be an integer"),
+        (dict(drop_remainder="yes"), "drop_remainder must be True or False"),
+        (dict(read_ahead=1), "read_ahead must be True or False"),
+        (dict(key=0), "key must be a JAX PRNG key, got int 0"),
+        (dict(samples=[0.5, 1.5]), "1-D integer indices"),
+    ],
+)
+def test_windows_reject_wrong_types(file_1d, getkey, no_typecheck, kwargs, match):
+    """A wrong type is a TypeError (sciml._checks' rule), naming the file."""
+    path, _ = file_1d
+    kw = dict(input_steps=3, output_steps=1, batch_size=2, key=getkey()) | kwargs
+    with datasets.load(path) as ds:
+        with pytest.raises(TypeError, match=match) as info:
+            datasets.windows(ds, **kw)
+    assert path.name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        ((4.0, 5), {}, "n_sensors must be an integer or a non-empty sequence"),
+        ((4, 5.0), {}, "n_points must be an integer, got float"),
+        ((4, 5), dict(batch_size=1.0), "batch_size must be an integer"),
+    ],
+)
+def test_operator_pairs_reject_wrong_types(
+    file_1d, getkey, no_typecheck, args, kwargs, match
+):
+    path, _ = file_1d
+    with datasets.load(path) as ds:
+        with pytest.raises(TypeError, match=match) as info:
+            ds.operator_pairs(*args, **(dict(batch_size=2, key=getkey()) | kwargs))
+    assert path.name in str(info.value)
+
+
+def test_keys_are_keyword_only(file_1d, getkey):
+    path, _ = file_1d
+    with datasets.load(path) as ds:
+        with pytest.raises(TypeError, match="positional"):
+            datasets.windows(ds, 3, 1, 1, 1, 2, getkey())
+        with pytest.raises(TypeError, match="positional"):
+            datasets.operator_pairs(ds, 4, 5, 2, getkey())
+    with pytest.raises(TypeError, match="positional"):
+        datasets.Batches(lambda rng: iter(()), 4, 2, getkey())
+
+
+def test_split_and_prefetch_check_their_arguments(no_typecheck):
+    with pytest.raises(TypeError, match="pdebench_split: n_samples must be an int"):
+        datasets.pdebench_split(10.0)
+    with pytest.raises(ValueError, match="test_fraction must be >= 0 and <= 1"):
+        datasets.pdebench_split(10, 1.5)
+    with pytest.raises(TypeError, match="prefetch_to_device: size must be an int"):
+        datasets.prefetch_to_device([], 1.0)
+    with pytest.raises(ValueError, match="prefetch_to_device: size must be >= 0"):
+        datasets.prefetch_to_device([], -1)
 
 
 @pytest.mark.parametrize(
