@@ -27,7 +27,7 @@ def main(steps: int = 300, n_samples: int = 100, seed: int = 0) -> float:
             out=tmp,
         )
         with sciml.datasets.load(path) as ds:
-            u = np.moveaxis(np.asarray(ds.u[:]), -1, 2)  # (N, T, C=1, X)
+            u = sciml.datasets.channel_first(ds.u[:])  # (N, T, X, C) -> (N, T, C, X)
     n_test = max(n_samples // 10, 1)
     test, train = u[:n_test], u[n_test:]
 
@@ -41,7 +41,8 @@ def main(steps: int = 300, n_samples: int = 100, seed: int = 0) -> float:
             return jnp.mean((jax.vmap(m)(u_now) - u_next) ** 2)
 
         loss, grads = eqx.filter_value_and_grad(loss_fn)(model)
-        updates, opt_state = opt.update(grads, opt_state, model)
+        params = eqx.filter(model, eqx.is_inexact_array)
+        updates, opt_state = opt.update(grads, opt_state, params)
         return eqx.apply_updates(model, updates), opt_state, loss
 
     rng = np.random.default_rng(seed)
@@ -52,7 +53,7 @@ def main(steps: int = 300, n_samples: int = 100, seed: int = 0) -> float:
 
     n_steps = test.shape[1] - 1
     pred = jax.vmap(lambda u0: sciml.operators.rollout(model, u0, n_steps))(test[:, 0])
-    return float(sciml.metrics.nrmse(pred, test[:, 1:]))
+    return float(sciml.metrics.nrmse(pred, test[:, 1:], spatial_axes=-1))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ Subpackages are imported on first use (`sciml.operators`, `sciml.training`, ...)
 `import sciml` stays cheap.
 """
 
-import importlib
+import importlib as _importlib
 
 __version__ = "0.1.0"
+"""The version of sciml."""
 
 _SUBMODULES = (
     "convergence",
@@ -15,13 +16,15 @@ _SUBMODULES = (
     "metrics",
     "nn",
     "operators",
+    "solvers",
     "training",
 )
+__all__ = ["__version__", *_SUBMODULES]
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'sciml' has no attribute {name!r}")
 
 

@@ -36,9 +36,7 @@ import numpy as np
 import optax
 
 from benchmarks._results import write_results
-from sciml import convergence, integrators, training
-from sciml.convergence import _sweep
-from sciml.datasets import systems
+from sciml import convergence, integrators, solvers, training
 from sciml.nn import MLP
 from sciml.operators import ODENet
 
@@ -316,20 +314,13 @@ def time_sweeps(net, y0s, t1, dts, solver_names):
 
         def sweep_all(batch_dts):
             return [
-                _sweep.sweep([field], s, y0s, t1, dts, batch_dts=batch_dts)
+                convergence.sweep([field], s, y0s, t1, dts, batch_dts=batch_dts)
                 for s in solvers
             ]
 
-        one_dt = eqx.filter_jit(
-            lambda f, s, y0s, dt, t1: jax.vmap(
-                lambda y0: _sweep._solve_fixed(f, s, y0, dt, t1, None)
-            )(y0s)
-        )
-
-        def loop_compiled():
-            t1_ = jnp.asarray(t1, jnp.float64)
+        def loop_compiled():  # one compiled call per step size (dt is traced)
             return [
-                [one_dt(field, s, y0s, jnp.asarray(dt, jnp.float64), t1_) for dt in dts]
+                [convergence.sweep([field], s, y0s, t1, np.array([dt])) for dt in dts]
                 for s in solvers
             ]
 
@@ -407,7 +398,7 @@ def main(argv=None) -> None:
     configs = {n: system_config(n, args.scale, s["coarse"]) for n in args.systems}
     for name in args.systems:
         cfg = configs[name]
-        system = systems.get(name)
+        system = solvers.get_system(name)
         dts = cfg[args.scale]
         t0 = time.perf_counter()
         data = _make_data(system, cfg, dts, s, seed=100 + seed)
@@ -446,7 +437,7 @@ def main(argv=None) -> None:
     rows += _summary_rows(summary)
     # timings: the sweep of a trained RK4 model (pendulum if run)
     name, dt, net, cfg = timing_model
-    y0_t = systems.get(name).sample_initial_conditions(s["n_test"], seed=999)
+    y0_t = solvers.get_system(name).sample_initial_conditions(s["n_test"], seed=999)
     dts_t = convergence.geometric_dts(dt, fine=s["fine"], coarse=s["coarse"])
     t0 = time.perf_counter()
     timings = time_sweeps(net, y0_t, cfg["T"], dts_t, TIMING_SOLVERS[args.scale])

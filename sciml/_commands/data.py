@@ -1,9 +1,10 @@
 """`sciml data`: generate PDEBench-layout files and inspect them.
 
-- `sciml data generate NAME --PARAM VALUE ... --out DIR [--n-samples N] [--seed S]
-  [--resume]`: every `--key value` the command itself does not know goes to the
-  generator (`--beta 0.4`, `--t-end 2`); numbers are converted (int, then float),
-  `true`/`false` become booleans, anything else stays a string.
+- `sciml data list`: the generators.
+- `sciml data generate NAME --out DIR [--SETTING VALUE ...]`: one option per setting
+  of the generator (`--beta 0.4`, `--t-end 2`, `--n-samples 1000`, `--resume`),
+  typed by its default; `sciml data generate NAME --help` lists them with their
+  defaults and meaning.
 - `sciml data info FILE [--plot OUT.png]`: keys, shapes, dtypes, parameters,
   provenance, and value ranges computed block by block (the tensor is never read
   whole); `--plot` draws a few samples.
@@ -11,6 +12,7 @@
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -20,67 +22,104 @@ _INFO_BLOCK_BYTES = 64 * 2**20
 
 
 def _value(text: str) -> Any:
+    """A command-line value for a setting without a typed default: int, then float,
+    then `none`/`true`/`false`, else the string."""
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
+    lowered = text.lower()
+    if lowered in ("none", "true", "false"):
+        return {"none": None, "true": True, "false": False}[lowered]
     return text
 
 
-def _generator_params(extra: list[str]) -> dict[str, Any]:
-    """`["--beta", "0.4", "--t-end=2"]` -> `{"beta": 0.4, "t_end": 2}`."""
-    params: dict[str, Any] = {}
-    i = 0
-    while i < len(extra):
-        token = extra[i]
-        if not token.startswith("--") or len(token) == 2:
-            raise ValueError(
-                f"Expected a generator parameter `--name value`, got {token!r}."
-            )
-        name, has_value, text = token[2:].partition("=")
-        if not has_value:
-            if i + 1 >= len(extra) or extra[i + 1].startswith("--"):
-                raise ValueError(f"Parameter --{name} needs a value, e.g. --{name} 1.")
-            text = extra[i + 1]
-            i += 1
-        params[name.replace("-", "_")] = _value(text)
-        i += 1
-    return params
+def _choices(annotation: Any) -> list[str]:
+    """The strings of a `Literal[...]` annotation (also inside `Literal[...] | None`)."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return [a for a in typing.get_args(annotation) if isinstance(a, str)]
+    return [c for a in typing.get_args(annotation) for c in _choices(a)]
 
 
-def _generate_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(
-        prog="sciml data generate NAME", add_help=False, allow_abbrev=False
+def _generator_parser(name: str) -> argparse.ArgumentParser:
+    """A parser with one option per setting of generator `name`, with its default
+    and meaning (so `sciml data generate NAME --help` documents the generator)."""
+    from sciml import datasets
+
+    generator = datasets.get_generator(name)
+    summary = (generator.__doc__ or "").strip().splitlines()[0]
+    parser = argparse.ArgumentParser(
+        prog=f"sciml data generate {name}",
+        description=f"{summary} Writes one HDF5 file into --out, named as PDEBench "
+        "names the same data set.",
+        allow_abbrev=False,
     )
-    options.add_argument("--out", required=True)
-    options.add_argument("--n-samples", type=int, default=None)
-    options.add_argument("--seed", type=int, default=0)
-    options.add_argument("--resume", action="store_true")
-    return options
+    parser.add_argument("--out", required=True, help="output directory (created)")
+    annotations = typing.get_type_hints(generator)
+    for p in datasets.generator_parameters(name):
+        flag = "--" + p.name.replace("_", "-")
+        text = p.help.replace("%", "%%") or p.name
+        shown = "required" if p.required else f"default: {p.default}"
+        options: dict[str, Any] = {"dest": p.name, "help": f"{text} ({shown})"}
+        choices = _choices(annotations.get(p.name))
+        if isinstance(p.default, bool):
+            options["action"] = argparse.BooleanOptionalAction
+        elif choices:
+            options["choices"] = choices
+        elif isinstance(p.default, int):
+            options["type"] = int
+        elif isinstance(p.default, float):
+            options["type"] = float
+        else:
+            options["type"] = _value
+        options["default"] = argparse.SUPPRESS
+        options["required"] = p.required
+        parser.add_argument(flag, **options)
+    return parser
 
 
 def _run_generate(args: argparse.Namespace) -> int:
     from sciml import datasets
 
-    try:
-        options, extra = _generate_options().parse_known_args(args.rest)
-        params = _generator_params(extra)
-        if options.n_samples is not None:
-            params["n_samples"] = options.n_samples
-        path = datasets.generate(
-            args.name,
-            out=options.out,
-            seed=options.seed,
-            resume=options.resume,
-            **params,
+    where = "sciml data generate"
+    if args.name not in datasets.list_generators():
+        known = ", ".join(datasets.list_generators())
+        print(
+            f"{where}: error: unknown generator {args.name!r}; known: {known} "
+            "(`sciml data list`).",
+            file=sys.stderr,
         )
-    except (ValueError, TypeError) as error:
-        print(f"sciml data generate: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        params = vars(_generator_parser(args.name).parse_args(args.rest))
+    except SystemExit as stop:  # --help, or a usage error argparse has printed
+        return int(stop.code or 0)
+    out = params.pop("out")
+    try:
+        path = datasets.generate(args.name, out=out, **params)
+    except (ValueError, TypeError, RuntimeError) as error:
+        print(f"{where}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(
+            f"{where}: error: cannot write into --out {out!r}: {error.strerror or error}"
+            ". Pass a directory you can write to.",
+            file=sys.stderr,
+        )
         return 2
     print(f"wrote {path}")
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from sciml import datasets
+
+    del args
+    for name in datasets.list_generators():
+        doc = (datasets.get_generator(name).__doc__ or "").strip().splitlines()[0]
+        print(f"{name:24s} {doc}")
+    print("\n`sciml data generate NAME --help` lists a generator's settings.")
     return 0
 
 
@@ -209,7 +248,12 @@ def _run_info(args: argparse.Namespace) -> int:
         for key, value in sorted(ds.provenance.items()):
             print(f"  {key} = {value}")
         print("values:")
-        for c, (low, high, mean, bad) in enumerate(_ranges(ds.u)):
+        try:  # a block failing its checksum: an error naming the samples
+            ranges = _ranges(ds.u)
+        except ValueError as error:
+            print(f"sciml data info: error: {error}", file=sys.stderr)
+            return 2
+        for c, (low, high, mean, bad) in enumerate(ranges):
             extra = f", {bad} non-finite" if bad else ""
             print(
                 f"  channel {c}: min {low:.6g}, max {high:.6g}, mean {mean:.6g}{extra}"
@@ -223,12 +267,14 @@ def _run_info(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any) -> None:
     data = subparsers.add_parser("data", help="generate and inspect PDEBench files")
     sub = data.add_subparsers(dest="data_command", required=True)
+    listing = sub.add_parser("list", help="list the generators")
+    listing.set_defaults(func=_run_list)
     generate = sub.add_parser(
         "generate",
-        help="generate a dataset: sciml data generate NAME --PARAM VALUE ... --out DIR",
-        description="Generate a PDEBench-layout HDF5 file. Options: --out DIR "
-        "(required), --n-samples N, --seed S, --resume (continue an interrupted "
-        "run); every other --name value is a generator parameter, e.g. --beta 0.4.",
+        help="generate a dataset: sciml data generate NAME --out DIR [--SETTING V ...]",
+        description="Generate a PDEBench-layout HDF5 file. `sciml data list` shows "
+        "the generators; `sciml data generate NAME --help` lists the settings of "
+        "one, e.g. --beta 0.4 --n-samples 1000 --resume.",
     )
     generate.add_argument("name", help="the generator, e.g. advection")
     generate.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)

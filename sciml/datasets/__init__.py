@@ -1,69 +1,106 @@
-"""Data on disk and in memory: PDEBench-layout HDF5 files, their generators, ODEs.
+"""Data on disk and in memory: PDEBench-layout HDF5 files, their generation, batches.
 
-Public API: `write`, `load`, `PDEBenchDataset`, `LazyArray`, `params_from_filename`,
-`generate`, `list_generators`, the training views (`windows`, `operator_pairs`,
-`Batches`, `pdebench_split`, `prefetch_to_device`), `partial_path`, the
-initial-condition sampler
-(`sample_initial_conditions`, `sample_initial_condition_params`,
-`evaluate_initial_condition`, `InitialConditionParams`), and the `systems` module.
+- **Format**: `write`, `write_fields`, `write_groups` (atomic, resumable,
+  checksummed), `load` (lazy) returning a `PDEBenchDataset` whose `u` is a
+  `LazyArray`, `params_from_filename`, `partial_path`.
+- **Generation**: `generate(name, ...)` runs a generator (`list_generators()`,
+  `generator_parameters(name)`); each is a `Recipe` (initial condition ->
+  `sciml.solvers` solver -> fields) streamed through the one chunked pipeline
+  `chunk_source`, e.g. `generate_advection`, `generate_burgers`, ...
+- **Batches**: `windows` and `operator_pairs` (shuffled, bounded memory, prefetched:
+  `Batches`, `prefetch_to_device`), `pdebench_split`, and `channel_first`, which
+  maps the file layout `(N, T, X, C)` to the model layout `(N, T, C, X)`.
 """
 
-from sciml.datasets import systems as systems
-from sciml.datasets._advection import (
+from ._generators.advection import (
     advection_filename as advection_filename,
     generate_advection as generate_advection,
 )
-from sciml.datasets._burgers import (
+from ._generators.burgers import (
     burgers_filename as burgers_filename,
     generate_burgers as generate_burgers,
 )
-from sciml.datasets._darcy import (
+from ._generators.darcy import (
     darcy_filename as darcy_filename,
     generate_darcy as generate_darcy,
 )
-from sciml.datasets._diffusion_reaction_2d import (
+from ._generators.diffusion_reaction_2d import (
     generate_diffusion_reaction_2d as generate_diffusion_reaction_2d,
 )
-from sciml.datasets._diffusion_sorption import (
+from ._generators.diffusion_sorption import (
     generate_diffusion_sorption as generate_diffusion_sorption,
 )
-from sciml.datasets._fisher_sources import (
+from ._generators.fisher_sources import (
     fisher_sources_filename as fisher_sources_filename,
     generate_fisher_sources as generate_fisher_sources,
 )
-from sciml.datasets._generate import (
-    generate as generate,
-    list_generators as list_generators,
+from ._generators.navier_stokes_2d import (
+    generate_navier_stokes_2d as generate_navier_stokes_2d,
+    navier_stokes_filename as navier_stokes_filename,
 )
-from sciml.datasets._hdf5 import partial_path as partial_path, write as write
-from sciml.datasets._initial import (
-    InitialConditionParams as InitialConditionParams,
-    evaluate_initial_condition as evaluate_initial_condition,
-    sample_initial_condition_params as sample_initial_condition_params,
-    sample_initial_conditions as sample_initial_conditions,
+from ._generators.reaction_diffusion import (
+    generate_reaction_diffusion as generate_reaction_diffusion,
+    reaction_diffusion_filename as reaction_diffusion_filename,
 )
-from sciml.datasets._layouts import (
-    write_fields as write_fields,
-    write_groups as write_groups,
-)
-from sciml.datasets._lazy import LazyArray as LazyArray
-from sciml.datasets._load import (
+from ._hdf5 import partial_path as partial_path, write as write
+from ._layouts import write_fields as write_fields, write_groups as write_groups
+from ._lazy import LazyArray as LazyArray
+from ._load import (
     PDEBenchDataset as PDEBenchDataset,
     load as load,
     params_from_filename as params_from_filename,
 )
-from sciml.datasets._navier_stokes import (
-    generate_navier_stokes_2d as generate_navier_stokes_2d,
-    navier_stokes_filename as navier_stokes_filename,
+from ._pipeline import Recipe as Recipe, chunk_source as chunk_source
+from ._prefetch import prefetch_to_device as prefetch_to_device
+from ._registry import (
+    GeneratorParameter as GeneratorParameter,
+    generate as generate,
+    generator_parameters as generator_parameters,
+    get_generator as get_generator,
+    list_generators as list_generators,
 )
-from sciml.datasets._prefetch import prefetch_to_device as prefetch_to_device
-from sciml.datasets._reaction_diffusion import (
-    generate_reaction_diffusion as generate_reaction_diffusion,
-    reaction_diffusion_filename as reaction_diffusion_filename,
-)
-from sciml.datasets._views import (
+from ._views import (
     Batches as Batches,
+    channel_first as channel_first,
     operator_pairs as operator_pairs,
     pdebench_split as pdebench_split,
     windows as windows,
 )
+
+__all__ = [
+    "Batches",
+    "GeneratorParameter",
+    "LazyArray",
+    "PDEBenchDataset",
+    "Recipe",
+    "advection_filename",
+    "burgers_filename",
+    "channel_first",
+    "chunk_source",
+    "darcy_filename",
+    "fisher_sources_filename",
+    "generate",
+    "generate_advection",
+    "generate_burgers",
+    "generate_darcy",
+    "generate_diffusion_reaction_2d",
+    "generate_diffusion_sorption",
+    "generate_fisher_sources",
+    "generate_navier_stokes_2d",
+    "generate_reaction_diffusion",
+    "generator_parameters",
+    "get_generator",
+    "list_generators",
+    "load",
+    "navier_stokes_filename",
+    "operator_pairs",
+    "params_from_filename",
+    "partial_path",
+    "pdebench_split",
+    "prefetch_to_device",
+    "reaction_diffusion_filename",
+    "windows",
+    "write",
+    "write_fields",
+    "write_groups",
+]

@@ -28,7 +28,7 @@ def advection_file(tmp_path_factory):
         )
         == 0
     )
-    return out / "1D_Advection_Sols_beta0.4.hdf5"
+    return out / "1D_Advection_Sols_beta0.4_exact.hdf5"
 
 
 def test_generate_parses_generator_params(advection_file):
@@ -39,7 +39,7 @@ def test_generate_parses_generator_params(advection_file):
         assert ds.params == {"beta": pytest.approx(0.4)}
 
 
-def test_generate_prints_path_and_resumes(tmp_path, capsys, monkeypatch):
+def test_generate_types_settings_by_their_defaults(tmp_path, capsys, monkeypatch):
     seen = {}
 
     def fake_generate(name, **kwargs):
@@ -48,7 +48,8 @@ def test_generate_prints_path_and_resumes(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(datasets, "generate", fake_generate)
     argv = ["data", "generate", "burgers", "--nu=0.01", "--t-end", "2.5"]
-    argv += ["--out", str(tmp_path), "--seed", "4", "--resume", "--flux", "rusanov"]
+    argv += ["--out", str(tmp_path), "--seed", "4", "--resume", "--cfl", "0.9"]
+    argv += ["--no-entropy-fix", "--dtype", "float64", "--n-samples", "7"]
     assert cli.main(argv) == 0
     assert seen == {
         "name": "burgers",
@@ -57,30 +58,81 @@ def test_generate_prints_path_and_resumes(tmp_path, capsys, monkeypatch):
         "resume": True,
         "nu": 0.01,
         "t_end": 2.5,
-        "flux": "rusanov",
+        "cfl": 0.9,
+        "entropy_fix": False,
+        "dtype": "float64",
+        "n_samples": 7,
     }
+    assert type(seen["seed"]) is int and type(seen["t_end"]) is float
     assert f"wrote {tmp_path / 'f.hdf5'}" in capsys.readouterr().out
 
 
 def test_generate_unknown_generator_lists_known(tmp_path, capsys):
     assert cli.main(["data", "generate", "nope", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "Unknown generator 'nope'" in err and "'advection'" in err
+    assert "unknown generator 'nope'" in err and "advection" in err
 
 
-def test_generate_bad_params(tmp_path, capsys):
+def test_generate_bad_settings(tmp_path, capsys):
     argv = ["data", "generate", "advection", "--beta", "0.4", "--bogus", "1"]
     assert cli.main([*argv, "--out", str(tmp_path)]) == 2
-    assert "unknown parameters ['bogus']" in capsys.readouterr().err
+    assert "unrecognized arguments: --bogus 1" in capsys.readouterr().err
     assert cli.main(["data", "generate", "advection", "--beta", "--out", "x"]) == 2
-    assert "--beta needs a value" in capsys.readouterr().err
+    assert "--beta: expected one argument" in capsys.readouterr().err
+    assert cli.main(["data", "generate", "advection", "--out", str(tmp_path)]) == 2
+    assert "required: --beta" in capsys.readouterr().err
+    argv = ["data", "generate", "advection", "--beta", "0.4", "--n-samples", "0"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 2
+    assert "n_samples must be >= 1, got 0" in capsys.readouterr().err
+    assert cli.main([*argv[:-1], "x", "--out", str(tmp_path)]) == 2
+    assert "invalid int value: 'x'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_param_values():
-    assert data_command._generator_params(
-        ["--a", "3", "--b", "-0.5", "--c", "1e-3", "--d", "true", "--e-f", "fv"]
-    ) == {"a": 3, "b": -0.5, "c": 1e-3, "d": True, "e_f": "fv"}
+def test_generate_unwritable_out_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["data", "generate", "advection", "--beta", "0.4", "--nx", "8"]
+    assert cli.main([*argv, "--nt", "2", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("sciml data generate: error: cannot write into --out")
+
+
+def test_generate_help_lists_every_setting(capsys):
+    assert cli.main(["data", "generate", "darcy", "--help"]) == 0
+    out = capsys.readouterr().out
+    for p in datasets.generator_parameters("darcy"):
+        assert "--" + p.name.replace("_", "-") in out
+        assert p.help, f"darcy's {p.name} has no meaning in its docstring"
+    assert "(default: 1000)" in out and "{bumps,lognormal}" in out
+    assert "--batch-mean, --no-batch-mean" in out
+
+
+def test_every_generator_documents_every_setting():
+    for name in datasets.list_generators():
+        for p in datasets.generator_parameters(name):
+            assert p.help, f"{name}: setting {p.name!r} is not in **Arguments:**"
+
+
+def test_list_shows_the_generators(capsys):
+    assert cli.main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in datasets.list_generators():
+        assert name in out
+    assert "sciml data generate NAME --help" in out
+
+
+def test_values_without_a_typed_default():
+    value = data_command._value
+    assert [value(v) for v in ("3", "-0.5", "1e-3", "none", "True", "fv")] == [
+        3,
+        -0.5,
+        1e-3,
+        None,
+        True,
+        "fv",
+    ]
 
 
 def test_info_prints_everything(advection_file, capsys, tmp_path):
@@ -142,3 +194,21 @@ def test_info_lists_one_of_many_sample_groups(tmp_path):
         "  0000/grid/x: shape (4,), float64",
         "  ... and 2 more groups like '0000'",
     ]
+
+
+def test_info_reports_a_corrupted_sample(tmp_path, capsys, monkeypatch):
+    """Bytes flipped in sample 2's chunk: one error line naming the file, the
+    sample and the block read (blocks of two samples), status 2."""
+    u = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4, 1)
+    path = datasets.write(tmp_path / "f.hdf5", u, x=np.arange(4.0), t=np.arange(3.0))
+    with h5py.File(path, "r") as file:
+        offset = file["tensor"].id.get_chunk_info_by_coord((2, 0, 0)).byte_offset
+    raw = bytearray(path.read_bytes())
+    raw[offset + 8] ^= 0xFF
+    path.write_bytes(raw)
+    monkeypatch.setattr(data_command, "_INFO_BLOCK_BYTES", 2 * u[0].nbytes)
+    assert cli.main(["data", "info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"sciml data info: error: {path}: sample 2 of `tensor`")
+    assert "reading samples 2 to 3 failed" in err

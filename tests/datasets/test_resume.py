@@ -9,18 +9,14 @@ import numpy as np
 import pytest
 
 from sciml import datasets
-from sciml.datasets import (
-    _advection,
-    _burgers,
-    _darcy,
-    _diffusion_reaction_2d,
-    _diffusion_sorption,
-    _fisher_sources,
-    _generate,
-    _hdf5,
-    _navier_stokes,
-    _partial,
-    _reaction_diffusion,
+from sciml.datasets import _hdf5, _partial
+from sciml.datasets._generators import (
+    _sines_1d,
+    darcy,
+    diffusion_reaction_2d,
+    diffusion_sorption,
+    fisher_sources,
+    navier_stokes_2d,
 )
 
 N, CHUNK = 10, 3
@@ -221,45 +217,31 @@ def test_generate_advection_resumes_byte_identically(tmp_path, monkeypatch):
     assert resumed.read_bytes() == whole.read_bytes()
 
 
-def test_generate_warns_when_the_generator_cannot_resume(tmp_path, monkeypatch):
-    seen = {}
-
-    def old_generator(*, out, n_samples=1, seed=0, beta=0.1):
-        seen.update(out=out, beta=beta)
-        return out
-
-    monkeypatch.setattr(_generate, "get_generator", lambda name: old_generator)
-    with pytest.warns(UserWarning, match="cannot resume yet"):
-        datasets.generate("old", out=tmp_path, beta=0.2, resume=True)
-    assert seen == {"out": tmp_path, "beta": 0.2}
-    datasets.generate("old", out=tmp_path)  # resume=False: no warning, not passed
-
-
 # Every generator, through the writer of its layout: `write` (tensor), `write_fields`
 # (several root datasets), `write_groups` (a group per sample). Tiny sizes; three
 # samples in chunks of two, so the resumed run also has a cut last chunk.
 GENERATORS = {
-    "advection": (_advection, "write", dict(beta=0.4, nx=16, nt=4, t_end=0.1)),
-    "burgers": (_burgers, "write", dict(nu=0.1, nx=16, nt=4, t_end=0.05)),
+    "advection": (_sines_1d, "write", dict(beta=0.4, nx=16, nt=4, t_end=0.1)),
+    "burgers": (_sines_1d, "write", dict(nu=0.1, nx=16, nt=4, t_end=0.05)),
     "reaction_diffusion": (
-        _reaction_diffusion,
+        _sines_1d,
         "write",
         dict(nu=0.5, rho=1.0, nx=16, nt=4, t_end=0.05),
     ),
     "diffusion_sorption": (
-        _diffusion_sorption,
+        diffusion_sorption,
         "write_groups",
         dict(nx=8, nt=4, t_end=10.0),
     ),
     "diffusion_reaction_2d": (
-        _diffusion_reaction_2d,
+        diffusion_reaction_2d,
         "write_groups",
         dict(nx=6, ny=4, nt=3, t_end=0.1),
     ),
-    "darcy": (_darcy, "write_fields", dict(beta=1.0, n=8)),
-    "navier_stokes_2d": (_navier_stokes, "write", dict(resolution=16, nt=3, t_end=0.1)),
+    "darcy": (darcy, "write_fields", dict(beta=1.0, nx=8)),
+    "navier_stokes_2d": (navier_stokes_2d, "write", dict(nx=16, nt=3, t_end=0.1)),
     "fisher_sources": (
-        _fisher_sources,
+        fisher_sources,
         "write_fields",
         dict(family="F3", nx=16, save_nx=8, nt=3, t_end=0.1),
     ),
@@ -438,10 +420,10 @@ def test_cli_generate_resume(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert cli.main([*argv, "--out", str(tmp_path / "a")]) == 0
     calls = []
-    watch_chunks(monkeypatch, _fisher_sources, "write_fields", calls, interrupt=True)
+    watch_chunks(monkeypatch, fisher_sources, "write_fields", calls, interrupt=True)
     with pytest.raises(KeyboardInterrupt):
         cli.main([*argv, "--out", str(tmp_path / "b")])
-    monkeypatch.setattr(_fisher_sources, "write_fields", datasets.write_fields)
+    monkeypatch.setattr(fisher_sources, "write_fields", datasets.write_fields)
     assert cli.main([*argv, "--out", str(tmp_path / "b"), "--resume"]) == 0
     name = "1D_Fisher_Sources_Form3.hdf5"
     assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes()

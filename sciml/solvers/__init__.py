@@ -1,0 +1,94 @@
+"""Classical, differentiable PDE and ODE solvers: the numerics behind every data set.
+
+One equinox module per PDE, built on a `Grid` with its step and parameters:
+
+- fixed-step steppers, `stepper(u) -> u_next` on channel-first fields `(C, *grid)`,
+  with `stepper.trajectory(u0, n_frames, substeps)`: `Advection`, `Burgers`,
+  `ReactionDiffusion` (PDEBench's 1-D finite-volume schemes), `FisherSources`
+  (MT-DeepONet's sources), `NavierStokes2D` (pseudo-spectral vorticity, which also
+  has `solve(w0, ts)`);
+- adaptive solvers, `solver.solve(u0, ts) -> Solution`: `DiffusionSorption`,
+  `DiffusionReaction2D`;
+- the steady `Darcy`, `solver.solve(a) -> DarcySolution`;
+- initial-condition families, `family(grid, *, key)`: `PDEBenchSines`,
+  `RandomConstant`, `StandardNormal`, `SquaredExponentialGRF`, `PeriodicGRF`,
+  `BinaryBumps`;
+- ODE systems with exact or float64 reference solutions: `HarmonicOscillator`,
+  `Pendulum`, `LotkaVolterra`, `Lorenz63` (`get_system(name)`).
+
+Each jits, vmaps and differentiates; their PDE parameters are array leaves.
+`substeps(interval, max_dt)` splits a save interval into equal stable steps.
+"""
+
+from ._advection import Advection as Advection
+from ._base import (
+    AbstractStepper as AbstractStepper,
+    Solution as Solution,
+    substeps as substeps,
+)
+from ._burgers import Burgers as Burgers
+from ._darcy import Darcy as Darcy, DarcySolution as DarcySolution
+from ._diffusion_reaction_2d import DiffusionReaction2D as DiffusionReaction2D
+from ._diffusion_sorption import DiffusionSorption as DiffusionSorption
+from ._fisher import (
+    FAMILIES as FAMILIES,
+    FisherSources as FisherSources,
+    source_coefficients as source_coefficients,
+)
+from ._grid import Grid as Grid
+from ._initial import (
+    AbstractInitialCondition as AbstractInitialCondition,
+    BinaryBumps as BinaryBumps,
+    InitialConditionParams as InitialConditionParams,
+    PDEBenchSines as PDEBenchSines,
+    PeriodicGRF as PeriodicGRF,
+    RandomConstant as RandomConstant,
+    SquaredExponentialGRF as SquaredExponentialGRF,
+    StandardNormal as StandardNormal,
+)
+from ._navier_stokes import NavierStokes2D as NavierStokes2D
+from ._reaction_diffusion import ReactionDiffusion as ReactionDiffusion
+from ._systems import (
+    SYSTEMS as SYSTEMS,
+    AbstractSystem as AbstractSystem,
+    HarmonicOscillator as HarmonicOscillator,
+    Lorenz63 as Lorenz63,
+    LotkaVolterra as LotkaVolterra,
+    Pendulum as Pendulum,
+    get_system as get_system,
+    system_names as system_names,
+)
+
+__all__ = [
+    "FAMILIES",
+    "SYSTEMS",
+    "AbstractInitialCondition",
+    "AbstractStepper",
+    "AbstractSystem",
+    "Advection",
+    "BinaryBumps",
+    "Burgers",
+    "Darcy",
+    "DarcySolution",
+    "DiffusionReaction2D",
+    "DiffusionSorption",
+    "FisherSources",
+    "Grid",
+    "HarmonicOscillator",
+    "InitialConditionParams",
+    "LotkaVolterra",
+    "Lorenz63",
+    "NavierStokes2D",
+    "PDEBenchSines",
+    "Pendulum",
+    "PeriodicGRF",
+    "RandomConstant",
+    "ReactionDiffusion",
+    "Solution",
+    "SquaredExponentialGRF",
+    "StandardNormal",
+    "get_system",
+    "source_coefficients",
+    "substeps",
+    "system_names",
+]
