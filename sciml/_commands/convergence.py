@@ -4,6 +4,7 @@ model (Krishnapriyan et al., Commun. Phys. 6:319, 2023)."""
 import math
 import pathlib
 import sys
+import tempfile
 
 ALL_SOLVERS = ("euler", "midpoint", "heun", "ralston", "rk4", "bosh3", "tsit5")
 
@@ -21,23 +22,43 @@ def _model_file(path: pathlib.Path) -> pathlib.Path:
 
 
 def _field_of(model, dt_train):
-    """The vector field, training step and training solver of a loaded model."""
+    """The vector field, training step and training solver of a loaded model: an
+    ODENet (anything with `.rhs`) as `convergence.test` takes it, else a callable
+    y -> dy/dt as a method-of-lines field."""
     from .. import convergence, integrators
 
-    if hasattr(model, "rhs") and hasattr(model, "dt"):  # an ODENet
-        solver = integrators.solver_name(integrators.get_solver(model.solver))
-        return model.rhs, dt_train or model.dt, solver
-    if not callable(model):
+    field, dt_train = convergence.as_vector_field(model, dt_train)
+    solver = None
+    if field is not model:  # an ODENet: its training solver joins the sweep
+        solver = getattr(model, "solver", None)
+        if solver is not None:
+            solver = integrators.solver_name(integrators.get_solver(solver))
+    elif callable(model):
+        field = convergence.MethodOfLines(model)
+    else:
         raise ValueError(
-            f"The model ({type(model).__name__}) is neither an ODENet nor a callable "
-            "vector field y -> dy/dt."
+            f"The model ({type(model).__name__}) is neither an ODENet nor a "
+            "callable vector field y -> dy/dt."
         )
     if dt_train is None:
         raise ValueError(
             f"The model ({type(model).__name__}) does not record its training step; "
             "pass --dt-train."
         )
-    return convergence.MethodOfLines(model), dt_train, None
+    return field, dt_train, solver
+
+
+def _out_dir(path: pathlib.Path) -> pathlib.Path:
+    """The output folder, created and checked writable before the sweep runs."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        raise ValueError(
+            f"Cannot write to the output folder --out {path}: {e.strerror or e}. "
+            "Pass a folder you may write to."
+        ) from e
+    return path
 
 
 def _check_state(field, n: int) -> None:
@@ -63,11 +84,10 @@ def run(args) -> int:
     """Load the model, run the sweep, write the plot and JSON, print the verdict."""
     import numpy as np
 
-    from .. import convergence, training
-    from ..datasets import systems
+    from .. import convergence, solvers, training
 
     try:
-        system = systems.get(args.system)
+        system = solvers.get_system(args.system)
         model = training.load_model(_model_file(pathlib.Path(args.checkpoint)))
         field, dt_train, train_solver = _field_of(model, args.dt_train)
         solvers = list(args.solvers or ALL_SOLVERS)
@@ -79,6 +99,7 @@ def run(args) -> int:
         if t1 is None:  # the system's horizon, up to a multiple of the coarsest step
             t1 = coarsest * math.ceil(system.horizon / coarsest - 1e-9)
         _check_state(field, system.state_size)
+        out = _out_dir(pathlib.Path(args.out))
         y0 = system.sample_initial_conditions(args.n_ic, seed=args.seed)
         report = convergence.test(
             field,
@@ -93,8 +114,6 @@ def run(args) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"sciml convergence run: error: {e}", file=sys.stderr)
         return 2
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     title = f"{pathlib.Path(args.checkpoint).name} on {args.system}: {report.verdict}"
     report.plot(out / "convergence.png", title=title)
     report.to_json(out / "convergence.json")

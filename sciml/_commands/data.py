@@ -181,29 +181,22 @@ def _ranges(u: Any) -> list[tuple[float, float, float, int]]:
 
 
 def _plot(ds: Any, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sciml import _plotting
 
     picks = list(range(min(3, ds.n_samples)))
     frames = sorted({int(k) for k in np.linspace(0, ds.n_t - 1, min(4, ds.n_t))})
     if len(ds.spatial_shape) == 1:
-        fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 3))
-        for ax, s in zip(np.atleast_1d(axes), picks, strict=True):
+        fig, axes = _plotting.figure(1, len(picks), size=(4 * len(picks), 3))
+        for ax, s in zip(axes[0], picks, strict=True):
             sample = ds.u[s, :, :, 0]
             for k in frames:
                 ax.plot(ds.x, sample[k], label=f"t = {ds.t[k]:.3g}")
             ax.set_title(f"sample {s}")
             ax.set_xlabel("x")
-        np.atleast_1d(axes)[0].legend(fontsize="small")
+        axes[0, 0].legend(fontsize="small")
     else:
-        fig, axes = plt.subplots(
-            len(picks),
-            len(frames),
-            figsize=(2.6 * len(frames), 2.4 * len(picks)),
-            squeeze=False,
-        )
+        size = (2.6 * len(frames), 2.4 * len(picks))
+        fig, axes = _plotting.figure(len(picks), len(frames), size=size)
         for row, s in enumerate(picks):
             for col, k in enumerate(frames):
                 ax = axes[row, col]
@@ -212,10 +205,8 @@ def _plot(ds: Any, out: Path) -> None:
                 ax.set_xticks([])
                 ax.set_yticks([])
     fig.suptitle(f"{ds.path.name} (channel 0)")
-    fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    _plotting.save(fig, out, dpi=100)
 
 
 def _run_info(args: argparse.Namespace) -> int:

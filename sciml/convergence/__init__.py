@@ -9,6 +9,7 @@ Mahoney, "Learning continuous models for continuous physics", Commun. Phys. 6:31
   sweep per solver for all members; one report each.
 - `resolution_test`: a neural operator evaluated on coarser and finer grids; a
   `ResolutionReport`.
+- `as_vector_field`: the field `test` integrates for a model (an ODENet's `.rhs`).
 - Tools: `geometric_dts`, `sweep`, `sweep_many`, `richardson` / `richardson_limit`,
   `order_tolerance`, `MethodOfLines`, `PeriodicStencil`, `FourierMultiplier`.
 """
@@ -34,7 +35,11 @@ from ._sweep import (
     sweep as sweep,
     sweep_many as sweep_many,
 )
-from ._timestep import test as test, test_many as test_many
+from ._timestep import (
+    as_vector_field as as_vector_field,
+    test as test,
+    test_many as test_many,
+)
 from ._verdict import (
     order_accepted as order_accepted,
     order_tolerance as order_tolerance,
@@ -48,6 +53,7 @@ __all__ = [
     "ResolutionReport",
     "RichardsonEstimate",
     "SolverSweep",
+    "as_vector_field",
     "fit_order",
     "geometric_dts",
     "order_accepted",

@@ -42,7 +42,7 @@ class _Verdict:
 
     def to_json(self, path=None) -> str:
         """The report as JSON text; also written to `path` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
         if path is not None:
             with open(path, "w") as f:
                 f.write(text + "\n")
@@ -135,6 +135,19 @@ class SolverSweep(_Verdict):
         ax.legend(fontsize=6)
 
 
+def _measured(s: SolverSweep) -> str:
+    """What a sweep measured, in words, for `ConvergenceReport.summary`."""
+    if np.isfinite(s.observed_order):
+        return f"observed order {s.observed_order:.2f}"
+    parts = []
+    if s.plateau is not None:
+        label = "plateau-limited at" if s.passed else "plateau at"
+        parts.append(f"{label} {s.plateau:.1e}")
+    if s.richardson is not None and np.isfinite(s.richardson.order):
+        parts.append(f"Richardson self-convergence order {s.richardson.order:.2f}")
+    return "; ".join(parts) or "no order measured"
+
+
 _FORWARDED = {f.name for f in dataclasses.fields(SolverSweep)} | {"passed"}
 
 
@@ -204,15 +217,15 @@ class ConvergenceReport(_Verdict):
         return f"{self.verdict}: {self.reason}"
 
     def summary(self) -> str:
-        """One line: the overall verdict and each solver's verdict and order."""
-        parts = []
-        for s in self:
-            order = s.observed_order
-            if not np.isfinite(order) and s.richardson is not None:
-                order = s.richardson.order
-            shown = f"{order:.2f}" if np.isfinite(order) else "n/a"
-            parts.append(f"{s.solver} {s.verdict} (p={s.order}, observed {shown})")
-        return f"{self.verdict}: " + "; ".join(parts)
+        """One line: the overall verdict and, per solver, its verdict and what was
+        measured: the observed order of the model's error where one was fitted,
+        else the plateau and the Richardson self-convergence order (the order at
+        which the solutions approach their own limit, not the model's error), e.g.
+        `rk4 PASS (p=4, observed order 3.98)` or `rk4 PASS (p=4, plateau-limited
+        at 4.3e-03; Richardson self-convergence order 4.00)`."""
+        return f"{self.verdict}: " + "; ".join(
+            f"{s.solver} {s.verdict} (p={s.order}, {_measured(s)})" for s in self
+        )
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (NaN and inf become None)."""
@@ -224,22 +237,15 @@ class ConvergenceReport(_Verdict):
         """Draw error against step size on log-log axes, one panel per solver, with
         the reference slope $\\Delta t^p$, the true dynamics through the same solver,
         the training step, the plateau and any NaN step sizes."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from .. import _plotting
 
         n = len(self.sweeps)
         cols = min(n, 3)
         rows = -(-n // cols)
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False
-        )
+        fig, axes = _plotting.figure(rows, cols, size=(4.2 * cols, 3.4 * rows))
         for ax, sweep in zip(axes.flat, self.sweeps.values(), strict=False):
             sweep._draw(ax)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         fig.suptitle(title or f"convergence test: {self.verdict}", fontsize=10)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        _plotting.save(fig, path)

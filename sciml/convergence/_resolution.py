@@ -17,6 +17,7 @@ import numpy as np
 
 from ._order import fit_order, local_orders
 from ._report import _Verdict
+from ._timestep import _cast
 from ._verdict import KAPPA, RISE, ROUNDOFF, order_tolerance
 
 
@@ -53,12 +54,10 @@ class ResolutionReport(_Verdict):
 
     def plot(self, path, title: str | None = None) -> None:
         """Error against grid size on log-log axes, with the training grid."""
-        import matplotlib
+        from .. import _plotting
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig, axes = _plotting.figure(size=(5, 3.6))
+        ax = axes[0, 0]
         ok = np.isfinite(self.errors) & (self.errors > 0)
         ax.loglog(self.grids[ok], self.errors[ok], "o-", label="model")
         if np.isfinite(self.observed_rate) and self.window.any():
@@ -72,9 +71,7 @@ class ResolutionReport(_Verdict):
         ax.set_ylabel("relative L2 error")
         ax.set_title(title or f"resolution test: {self.verdict}", fontsize=9)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        _plotting.save(fig, path)
 
 
 def _relative_errors(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -119,7 +116,8 @@ def resolution_test(
     - `train_grid`: the grid the model was trained on (marked in the report).
     - `expected_rate`: the rate the operator should show (e.g. 2 for a
       second-order stencil), if any.
-    - `float64`: evaluate in float64.
+    - `float64`: evaluate in float64; the model's floating-point arrays (e.g. an
+      FNO's float32 weights) are cast to float64, as in `test`.
 
     **Returns:** a `ResolutionReport`.
     """
@@ -130,9 +128,9 @@ def resolution_test(
             f"{grids.tolist()}. Pass e.g. grids=[32, 64, 128, 256]."
         )
     dtype = np.float64 if float64 else np.float32
-    apply = eqx.filter_jit(jax.vmap(model))
     errors = []
     with jax.enable_x64(float64):
+        apply = eqx.filter_jit(jax.vmap(_cast(model, dtype)))
         for n in grids:
             a = np.asarray(inputs(int(n)), dtype=dtype)
             ref = np.asarray(reference(int(n)), dtype=np.float64)

@@ -1,5 +1,6 @@
 """`convergence.test`: does a learned vector field converge at its solvers' orders?"""
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import diffrax
@@ -46,12 +47,30 @@ def _solver_list(solver, solvers) -> list[diffrax.AbstractSolver]:
     return out
 
 
-def _reference_states(reference, y0s: np.ndarray, t1: float):
-    """The reference states at `t1` (or None) and a description of them."""
+def as_vector_field(vector_field, dt_train):
+    """The field to integrate and the training step: an object with a callable
+    `.rhs(t, y, args)` (an `ODENet`, duck-typed: convergence imports no model code)
+    is tested through `.rhs`, and its numeric `.dt` is the default `dt_train`;
+    anything else is returned as it is."""
+    rhs = getattr(vector_field, "rhs", None)
+    if not callable(rhs):
+        return vector_field, dt_train
+    dt = getattr(vector_field, "dt", None)
+    if dt_train is None and isinstance(dt, numbers.Real) and not isinstance(dt, bool):
+        dt_train = dt
+    return rhs, dt_train
+
+
+def _reference_states(reference, y0s: np.ndarray, t1: float, single: bool):
+    """The reference states at `t1` (or None) and a description of them. With a
+    `single` initial state (y0 of shape (d,), batched as (1, d)), a reference for
+    that one state (y(t1) of shape (d,), trajectories (T, d)) is batched too."""
     if reference is None:
         return None, "none: Richardson self-convergence only"
     if isinstance(reference, (tuple, list)) and len(reference) == 2:
         ts, ys = (np.asarray(a, dtype=np.float64) for a in reference)
+        if single and ys.ndim == y0s.ndim:
+            ys = ys[None]
         if ts.ndim != 1 or ys.shape[:2] != (len(y0s), len(ts)):
             raise ValueError(
                 f"A reference given as (ts, ys) needs ts of shape (T,) and ys of shape "
@@ -77,6 +96,8 @@ def _reference_states(reference, y0s: np.ndarray, t1: float):
     else:
         ref, what = reference, "given states at t1"
     ref = np.asarray(ref, dtype=np.float64)
+    if single and ref.shape == y0s.shape[1:]:
+        ref = ref[None]
     if ref.shape != y0s.shape:
         raise ValueError(
             f"The reference must give the state at t1 for each initial condition, shape "
@@ -157,9 +178,13 @@ def test(
 
     **Arguments:**
 
-    - `vector_field`: `f(t, y, args)`, e.g. `odenet.rhs` or any user function.
-    - `y0`: one 1-D initial state or a batch `(n, *state)` (a state with more than
-      one axis, e.g. a `(C, X)` field, must come batched).
+    - `vector_field`: `f(t, y, args)`, any user function or equinox module; or an
+      `ODENet` itself (any object with a callable `.rhs(t, y, args)`), which is
+      tested through `.rhs`, with its `.dt` as the default `dt_train`.
+    - `y0`: one 1-D initial state `(d,)` or a batch `(n, *state)`, `n >= 1` (a
+      state with more than one axis, e.g. a `(C, X)` field, must come batched). A
+      single state is tested as a batch of one, and its reference may be given
+      for it alone (`(d,)`, or trajectories `(T, d)`).
     - `t1`: the horizon; every step size must divide it.
     - `solver`: a name from `sciml.integrators.SOLVERS`, a diffrax solver, or a list
       of them; or use `solvers=`. Each solver's order comes from the solver.
@@ -172,18 +197,21 @@ def test(
       `(ts, ys)` with `ts[0] = 0` and `t1` in `ts`, or None (Richardson
       self-convergence only; the verdict is then at best INCONCLUSIVE).
     - `solvers`: several solvers; the report has one `SolverSweep` each.
-    - `dt_train`: the model's training step, enabling the discrete-map check.
+    - `dt_train`: the model's training step, enabling the discrete-map check
+      (default: the `.dt` of an `ODENet`, else none).
     - `true_vector_field`: the true field, pushed through the same solvers and step
       sizes as the calibration (reference) curves.
     - `args`: passed to the vector fields.
     - `float64`: run the sweep in float64 (default), so round-off does not hide the
-      order.
+      order; the field's floating-point arrays (e.g. float32 weights) are cast to
+      the sweep's dtype.
     - `batch_dts`: vmap over the step sizes, or loop over them inside the compiled
       call (fewer steps). Default: vmap on an accelerator, loop on a CPU, where the
       quick benchmark measured the loop 3x faster warm.
 
     **Returns:** a `ConvergenceReport` (index it by solver name for a `SolverSweep`).
     """
+    vector_field, dt_train = as_vector_field(vector_field, dt_train)
     setup = _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64)
     t1, dts, y0s = setup["t1"], setup["dts"], setup["y0s"]
     with jax.enable_x64(float64):
@@ -197,6 +225,11 @@ def test(
             for s in setup["solvers"]
         ]
     return _report(setup, results)
+
+
+# Named like tests, but not tests: pytest skips them in a user's test module that
+# imports them (`from sciml.convergence import test`).
+test.__test__ = False
 
 
 def test_many(
@@ -227,16 +260,18 @@ def test_many(
     **Arguments:**
 
     - `vector_fields`: the ensemble: an equinox module `f(t, y, args)` whose array
-      leaves all carry a leading member axis (e.g. `eqx.filter_vmap(make)(keys)`,
-      or `.rhs` of such a stacked `ODENet`), or a list of equinox modules of the
-      same structure (they are stacked).
+      leaves all carry a leading member axis (e.g. `eqx.filter_vmap(make)(keys)`),
+      or a list of equinox modules of the same structure (they are stacked). An
+      ensemble of `ODENet`s (stacked, or a list) is tested through `.rhs`, with
+      their shared `.dt` as the default `dt_train`, as in `test`.
     - the rest as in `test`.
 
     **Returns:** one `ConvergenceReport` per member, in order.
     """
+    stacked, m = _stack(vector_fields)
+    stacked, dt_train = as_vector_field(stacked, dt_train)
     setup = _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64)
     t1, dts, y0s = setup["t1"], setup["dts"], setup["y0s"]
-    stacked, m = _stack(vector_fields)
     with jax.enable_x64(float64):
         stacked = _cast(stacked, setup["dtype"])
         _check_field(_member(stacked, 0), y0s[0], args, "vector field")
@@ -259,6 +294,9 @@ def test_many(
         )
         for i in range(m)
     ]
+
+
+test_many.__test__ = False
 
 
 def _stack(vector_fields):
@@ -333,10 +371,16 @@ def _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64) -> dict:
         raise ValueError(
             "y0 must be a state vector or a batch (n, *state), got a scalar."
         )
-    y0s = y0s[None] if y0s.ndim == 1 else y0s
+    single = y0s.ndim == 1
+    y0s = y0s[None] if single else y0s
+    if len(y0s) == 0:
+        raise ValueError(
+            f"y0 holds no initial conditions (shape {y0s.shape}); pass at least one "
+            "initial state, as y0 of shape (d,) or a batch (n, *state) with n >= 1."
+        )
     if not np.all(np.isfinite(y0s)):
         raise ValueError("The initial conditions y0 contain NaN or inf.")
-    ref, ref_what = _reference_states(reference, y0s.astype(np.float64), t1)
+    ref, ref_what = _reference_states(reference, y0s.astype(np.float64), t1, single)
     return dict(t1=t1, solvers=solver_list, dt_train=dt_train, dts=dts, dtype=dtype,
                 y0s=y0s, ref=ref, ref_what=ref_what)  # fmt: skip
 

@@ -421,6 +421,8 @@ class Lorenz63(AbstractSystem):
         rng = np.random.default_rng(seed)
         start = np.array([1.0, 1.0, 20.0]) + rng.normal(0.0, 1.0, 3)
         times = rng.uniform(20.0, 40.0, n)
+        if n == 0:
+            return np.zeros((0, self.state_size))
         return self.state_at(np.tile(start, (n, 1)), times, rtol=1e-10, atol=1e-10)
 
 

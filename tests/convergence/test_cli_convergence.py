@@ -1,6 +1,7 @@
 """`sciml convergence run` on a model saved by `sciml.training.fit`."""
 
 import json
+import os
 
 import jax
 import jax.numpy as jnp
@@ -8,8 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-from sciml import cli, training
-from sciml.datasets import systems
+from sciml import cli, convergence, solvers, training
 from sciml.nn import MLP
 from sciml.operators import ODENet
 
@@ -18,7 +18,7 @@ from sciml.operators import ODENet
 def saved_model(tmp_path_factory):
     """An ODE-Net (Euler, dt = 0.1) trained a few steps on pendulum pairs."""
     run_dir = tmp_path_factory.mktemp("run")
-    pendulum = systems.Pendulum()
+    pendulum = solvers.Pendulum()
     traj = pendulum.trajectories(
         pendulum.sample_initial_conditions(8), 0.1 * np.arange(6)
     ).astype(np.float32)
@@ -72,3 +72,39 @@ def test_cli_bad_input(saved_model, tmp_path, capsys):
     assert "No model file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["convergence", "run", str(saved_model)])  # --system is required
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("sciml convergence run: error: ")
+    return err
+
+
+def test_cli_unwritable_out(saved_model, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    base = ["convergence", "run", str(saved_model), "--system", "pendulum",
+            "--solvers", "rk4", "--n-ic", "2", "--fine", "2", "--coarse", "1"]  # fmt: skip
+    assert cli.main([*base, "--out", str(tmp_path / "file" / "conv")]) == 2
+    assert "Cannot write to the output folder" in one_line_error(capsys)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to read-only folders")
+def test_cli_read_only_out(saved_model, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    base = ["convergence", "run", str(saved_model), "--system", "pendulum",
+            "--solvers", "rk4", "--n-ic", "2", "--fine", "2", "--coarse", "1"]  # fmt: skip
+    assert cli.main([*base, "--out", str(locked)]) == 2
+    assert "Cannot write to the output folder" in one_line_error(capsys)
+
+
+def test_cli_zero_initial_conditions(saved_model, tmp_path, capsys):
+    argv = ["convergence", "run", str(saved_model), "--system", "pendulum",
+            "--out", str(tmp_path), "--n-ic", "0"]  # fmt: skip
+    assert cli.main(argv) == 2
+    err = one_line_error(capsys)
+    with pytest.raises(ValueError) as library:
+        convergence.test(solvers.Pendulum().vector_field, np.zeros((0, 2)), 1.0,
+                         "rk4", [0.5, 0.25, 0.125])  # fmt: skip
+    assert str(library.value) in err

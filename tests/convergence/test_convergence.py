@@ -1,14 +1,15 @@
 """The time-refinement test: calibration, the failure signatures, the report, speed."""
 
 import json
+import subprocess
+import sys
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sciml import convergence
+from sciml import convergence, solvers
 from sciml.convergence import _sweep, _verdict
-from sciml.datasets import systems
 from sciml.nn import MLP
 from sciml.operators import ODENet
 
@@ -40,7 +41,7 @@ def calibration():
     (exact, or float64 Dopri8): computed once for the calibration tests."""
     out = {}
     for name, (dt, t1) in SWEEPS.items():
-        system = systems.get(name)
+        system = solvers.get_system(name)
         y0 = system.sample_initial_conditions(3, seed=0)
         out[name] = convergence.test(
             system.vector_field,
@@ -356,3 +357,75 @@ def test_float32_sweep_allows_for_round_off_growth():
     )  # fmt: skip
     assert report.dtype == "float32" and report.verdict == "PASS", report.summary()
     assert report["rk4"].tolerances["roundoff_floor_finest"] > 1e-6
+
+
+def test_single_initial_condition():
+    """One state (d,) with a reference (d,): an array of y(t1), a callable giving
+    the state, or trajectories (T, d); all are batched as one initial condition."""
+    y0 = Y0[0]
+    batched = convergence.test(oscillator, Y0[:1], T1, "rk4", DTS, exact(Y0[:1], T1))
+    ts = np.linspace(0.0, T1, 17)
+    trajectory = np.stack([exact(y0, t) for t in ts])
+    for ref in (exact(y0, T1), exact, lambda y0s, t: exact(y0, t), (ts, trajectory)):
+        single = convergence.test(oscillator, y0, T1, "rk4", DTS, ref)
+        assert single.n_initial_conditions == 1 and single.verdict == "PASS"
+        np.testing.assert_allclose(single.errors, batched.errors, rtol=1e-12)
+
+
+def test_an_odenet_is_tested_through_its_rhs_with_its_dt(getkey):
+    """An object with `.rhs(t, y, args)` (an ODENet) is tested through `.rhs`; its
+    `.dt` is the default `dt_train` (and so gives the default sweep)."""
+    net = ODENet(MLP(2, 2, width=8, depth=1, key=getkey()), "rk4", DT_TRAIN)
+    direct = convergence.test(net, Y0, T1, "rk4", reference=exact)
+    via_rhs = convergence.test(
+        net.rhs, Y0, T1, "rk4", reference=exact, dt_train=DT_TRAIN
+    )
+    assert direct.dt_train == DT_TRAIN
+    np.testing.assert_allclose(direct.dts, convergence.geometric_dts(DT_TRAIN))
+    np.testing.assert_allclose(direct.errors, via_rhs.errors, rtol=1e-12)
+    assert (
+        convergence.test(net, Y0, T1, "rk4", DTS, exact, dt_train=0.2).dt_train == 0.2
+    )
+
+
+def test_zero_initial_conditions_are_refused():
+    with pytest.raises(ValueError, match="no initial conditions"):
+        convergence.test(oscillator, np.zeros((0, 2)), T1, "rk4", DTS, exact)
+
+
+def test_summary_says_what_the_order_is():
+    """A fitted order reads "observed order"; a plateau-limited PASS shows the
+    plateau and names the Richardson number as self-convergence."""
+    fitted = convergence.test(oscillator, Y0, T1, "rk4", DTS, exact)
+    assert abs(fitted.observed_order - 4) < 0.1
+    assert fitted.summary() == (
+        f"PASS: rk4 PASS (p=4, observed order {fitted.observed_order:.2f})"
+    )
+    flat = convergence.test(
+        perturbed, Y0, T1, "rk4", DTS, exact, dt_train=DT_TRAIN,
+        true_vector_field=oscillator,
+    )  # fmt: skip
+    assert "plateau-limited" in flat.reason and not np.isfinite(flat.observed_order)
+    rich = flat["rk4"].richardson.order
+    assert flat.summary() == (
+        f"PASS: rk4 PASS (p=4, plateau-limited at {flat.plateau:.1e}; Richardson "
+        f"self-convergence order {rich:.2f})"
+    )
+    blind = convergence.test(oscillator, Y0, T1, "rk4", DTS, None)
+    assert "(p=4, Richardson self-convergence order 4.0" in blind.summary()
+
+
+def test_pytest_does_not_collect_test_and_test_many(tmp_path):
+    """`from sciml.convergence import test` in a user's test file is no test."""
+    (tmp_path / "test_user.py").write_text(
+        "from sciml.convergence import test, test_many\n\n\n"
+        "def test_mine():\n    assert callable(test) and callable(test_many)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q",
+         "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert collected == ["test_user.py::test_mine"], done.stdout

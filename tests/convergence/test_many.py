@@ -10,6 +10,7 @@ import pytest
 from sciml import convergence
 from sciml.convergence import _sweep
 from sciml.nn import MLP
+from sciml.operators import ODENet
 
 DT_TRAIN = 0.1
 T1 = 1.6
@@ -124,3 +125,21 @@ def test_bad_ensembles():
     with pytest.raises(ValueError, match="same structure|stack"):
         convergence.test_many([member(stacked, 0), wide], Y0, T1, dts=DTS,
                               solver="rk4")  # fmt: skip
+
+
+def test_odenets_directly():
+    """ODENets (a list, or one stacked by filter_vmap) are tested through `.rhs`,
+    with their `.dt` as the default `dt_train`, as `test` does for one."""
+
+    def net(key):
+        return ODENet(MLP(2, 2, width=8, depth=1, key=key), "rk4", DT_TRAIN)
+
+    keys = jax.random.split(jax.random.key(2), 2)
+    nets = [net(k) for k in keys]
+    kw = dict(reference=exact, solver="rk4")
+    from_list = convergence.test_many(nets, Y0, T1, **kw)
+    from_stack = convergence.test_many(eqx.filter_vmap(net)(keys), Y0, T1, **kw)
+    for a, b, n in zip(from_list, from_stack, nets, strict=True):
+        assert a.dt_train == DT_TRAIN and len(a.dts) == 11
+        assert_same_report(a, b)
+        assert_same_report(a, convergence.test(n, Y0, T1, **kw))

@@ -109,3 +109,14 @@ def test_resolution_bad_input(no_typecheck):
         lambda u: u * jnp.nan, inputs, derivative, GRIDS, float64=True
     )
     assert nan.verdict == "FAIL" and "NaN" in nan.reason
+
+
+def test_float64_casts_a_float32_model(getkey):
+    """float64=True evaluates a float32-weight FNO in float64 (its weights cast,
+    as `convergence.test` does), where its convolutions would otherwise meet mixed
+    dtypes; the function is unchanged, so the errors match the float32 run."""
+    fno = FNO(1, 1, modes=4, width=8, key=getkey())
+    on64 = convergence.resolution_test(fno, inputs, inputs, GRIDS, float64=True)
+    on32 = convergence.resolution_test(fno, inputs, inputs, GRIDS)
+    assert np.all(np.isfinite(on64.errors))
+    np.testing.assert_allclose(on64.errors, on32.errors, rtol=1e-3)
