@@ -5,6 +5,7 @@
 
 import datetime
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -34,8 +35,6 @@ def slug(text: str) -> str:
 def git_commit() -> str:
     """The checkout's commit (with "-dirty" if tracked files changed), or
     `$SCIML_COMMIT` where the code runs from a copy without git (a device machine)."""
-    import os
-
     if os.environ.get("SCIML_COMMIT"):
         return os.environ["SCIML_COMMIT"]
     try:
@@ -86,6 +85,7 @@ def write_results(
     - `packages`: extra package names whose versions to record (peers).
     """
     device = device_name()
+    load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     out_dir = pathlib.Path(
         out_dir or pathlib.Path(__file__).parent / benchmark / "results"
     )
@@ -97,6 +97,7 @@ def write_results(
         "commit": git_commit(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": versions(*packages),
+        "load_average": load,
         "rows": rows,
         "timings": timings,
         **(extra or {}),
@@ -129,7 +130,12 @@ def markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# {data['benchmark']} — {data['scale']}",
         "",
-        f"Device: {data['device']}; commit {data['commit'][:12]}; {data['date']}.",
+        f"Device: {data['device']}; commit {data['commit'][:12]}; {data['date']}."
+        + (
+            f" Load average at the end (1, 5, 15 min): {data['load_average']}."
+            if data.get("load_average")
+            else ""
+        ),
         "",
     ]
     if data["rows"]:

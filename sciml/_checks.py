@@ -25,7 +25,9 @@ def _prefix(owner: str | None) -> str:
 
 
 def _is_integer(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    return isinstance(value, int | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )
 
 
 def _is_real(value: Any) -> bool:

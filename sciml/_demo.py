@@ -259,6 +259,7 @@ def main(
         "odenet_verdict": ode["report"].verdict,
         "odenet_reason": ode["report"].reason,
         "odenet_observed_order": ode["report"].observed_order,
+        "odenet_plateau": ode["report"].plateau,
         "wall_s": wall,
     }
     summary = _write_json(out / "summary.json", summary)

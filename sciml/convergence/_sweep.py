@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import integrators
+from .. import _checks, integrators
 
 TRACES: collections.Counter = collections.Counter()
 """How often the sweep has been traced (= compiled), per solver name."""
@@ -26,7 +26,9 @@ def geometric_dts(dt_train: float | int, fine: int = 8, coarse: int = 2) -> np.n
 
     **Returns:** the step sizes, coarsest first.
     """
-    dt_train = integrators.check_dt(dt_train)
+    dt_train = integrators.check_dt(dt_train, name="dt_train")
+    fine = _checks.integer("fine", fine, minimum=0, owner="geometric_dts")
+    coarse = _checks.integer("coarse", coarse, minimum=0, owner="geometric_dts")
     return dt_train * 2.0 ** np.arange(coarse, -fine - 1, -1)
 
 

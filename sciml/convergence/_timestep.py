@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import integrators
+from .. import _checks, integrators
 from ._order import asymptotic_window, fit_order, local_orders, plateau, richardson
 from ._report import ConvergenceReport, SolverSweep
 from ._sweep import check_dts, geometric_dts, sweep, sweep_many
@@ -353,10 +353,10 @@ def _member(stacked, i: int):
 
 def _setup(y0, t1, solver, dts, reference, solvers, dt_train, float64) -> dict:
     """Check the inputs shared by `test` and `test_many`."""
-    t1 = float(t1)
+    t1 = _checks.real("t1", t1, above=0.0, owner="convergence.test")
     solver_list = _solver_list(solver, solvers)
     if dt_train is not None:
-        dt_train = integrators.check_dt(dt_train)
+        dt_train = integrators.check_dt(dt_train, name="dt_train")
     if dts is None:
         if dt_train is None:
             raise ValueError(

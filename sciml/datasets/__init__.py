@@ -1,4 +1,4 @@
-"""Data on disk and in memory: PDEBench-layout HDF5 files, their generation, batches.
+r"""Data on disk and in memory: PDEBench-layout HDF5 files, their generation, batches.
 
 - **Format**: `write`, `write_fields`, `write_groups` (atomic, resumable,
   checksummed), `load` (lazy) returning a `PDEBenchDataset` whose `u` is a
@@ -7,6 +7,13 @@
   `generator_parameters(name)`); each is a `Recipe` (initial condition ->
   `sciml.solvers` solver -> fields) streamed through the one chunked pipeline
   `chunk_source`, e.g. `generate_advection`, `generate_burgers`, ...
+  File names are PDEBench's for the same data set, suffix included: PDEBench
+  writes `.hdf5` for advection, Burgers, reaction-diffusion and Darcy, and `.h5`
+  for diffusion-sorption and 2-D diffusion-reaction. The files PDEBench has no
+  counterpart of (2-D Navier-Stokes, Fisher sources) follow its `.hdf5` pattern.
+  `cfl` means the same everywhere: the Courant number $\Delta t\,(|a|/\Delta x +
+  2\kappa/\Delta x^2)$ of the explicitly stepped terms (speed $a$, diffusivity
+  $\kappa$).
 - **Batches**: `windows` and `operator_pairs` (shuffled, bounded memory, prefetched:
   `Batches`, `prefetch_to_device`), `pdebench_split`, and `channel_first`, which
   maps the file layout `(N, T, X, C)` to the model layout `(N, T, C, X)`.

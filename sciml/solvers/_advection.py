@@ -58,7 +58,7 @@ class Advection(AbstractStepper):
         self.dx = as_real(grid.spacing[0])
 
     @staticmethod
-    def max_dt(grid: Grid, beta: float, *, cfl: float = 0.4) -> float:
+    def max_dt(grid: Grid, beta: float | int, *, cfl: float | int = 0.4) -> float:
         r"""The largest step at Courant number `cfl`: $c\,\Delta x/|\beta|$ (`inf` for
         $\beta = 0$). PDEBench: $c = 0.4$."""
         beta = _checks.real("beta", beta, owner="Advection.max_dt")

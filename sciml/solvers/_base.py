@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from .. import _checks
@@ -24,7 +25,9 @@ def as_real(value: Any) -> Array:
     the dtype of the field they multiply."""
     if isinstance(value, jax.Array):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
         return jnp.asarray(float(value))
     return jnp.asarray(value, dtype=jnp.result_type(float))
 
@@ -93,7 +96,7 @@ class AbstractStepper(eqx.Module):
 
 
 def substeps(
-    interval: float, max_dt: float, *, what: str = "the stability limit"
+    interval: float | int, max_dt: float | int, *, what: str = "the stability limit"
 ) -> int:
     r"""Equal steps per save interval: $m = \lceil \Delta/\Delta t_{\max} \rceil \ge 1$,
     so that every save time is hit exactly and no step exceeds $\Delta t_{\max}$.

@@ -122,7 +122,11 @@ class Burgers(AbstractStepper):
 
     @staticmethod
     def max_dt(
-        grid: Grid, nu: float, *, cfl: float | None = None, u_max: float = U_MAX
+        grid: Grid,
+        nu: float | int,
+        *,
+        cfl: float | int | None = None,
+        u_max: float | int = U_MAX,
     ) -> float:
         r"""The largest step: PDEBench's rule, or the combined bound.
 

@@ -44,7 +44,7 @@ def _boundary_weight(boundary: str) -> float:
     return {"face": 2.0, "pdebench": 1.0}[boundary]
 
 
-def _face_weights(a: Float[Array, "X Y"], weight: float) -> tuple[Array, Array]:
+def _face_weights(a: Float[Array, "X Y"], weight: float | int) -> tuple[Array, Array]:
     """Face diffusivities (arithmetic means; boundary faces get `weight * a_b`)."""
     inner_x = 0.5 * (a[1:, :] + a[:-1, :])
     ax = jnp.concatenate([weight * a[:1, :], inner_x, weight * a[-1:, :]], axis=0)
@@ -54,7 +54,10 @@ def _face_weights(a: Float[Array, "X Y"], weight: float) -> tuple[Array, Array]:
 
 
 def _apply(
-    u: Float[Array, "X Y"], ax: Float[Array, "X1 Y"], ay: Float[Array, "X Y1"], h: float
+    u: Float[Array, "X Y"],
+    ax: Float[Array, "X1 Y"],
+    ay: Float[Array, "X Y1"],
+    h: float | int,
 ) -> Float[Array, "X Y"]:
     r"""$-\nabla\cdot(a\nabla u)$ on cell centres (ghost values 0)."""
     up = jnp.pad(u, 1)
@@ -63,7 +66,9 @@ def _apply(
     return -((fx[1:, :] - fx[:-1, :]) + (fy[:, 1:] - fy[:, :-1])) / h**2
 
 
-def laplacian_eigen(n: int, h: float, boundary: str) -> tuple[np.ndarray, np.ndarray]:
+def laplacian_eigen(
+    n: int, h: float | int, boundary: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues and eigenvectors of the 1-D matrix $-d^2/dx^2$ of this scheme."""
     weight = _boundary_weight(boundary)
     matrix = 2.0 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)
@@ -112,7 +117,7 @@ class Darcy(eqx.Module):
     eig_values: np.ndarray
     eig_vectors: np.ndarray
     boundary: Literal["face", "pdebench"] = eqx.field(static=True)
-    rtol: float | None = eqx.field(static=True)
+    rtol: float | int | None = eqx.field(static=True)
     maxiter: int = eqx.field(static=True)
 
     def __init__(
@@ -121,7 +126,7 @@ class Darcy(eqx.Module):
         beta: Float[ArrayLike, ""] = 1.0,
         *,
         boundary: Literal["face", "pdebench"] = "face",
-        rtol: float | None = None,
+        rtol: float | int | None = None,
         maxiter: int = 5000,
     ):
         owner = "Darcy"
@@ -133,7 +138,9 @@ class Darcy(eqx.Module):
         self.grid = grid
         self.beta = as_real(beta)
         self.boundary = _checks.choice("boundary", boundary, BOUNDARIES, owner=owner)
-        self.rtol = None if rtol is None else _checks.real("rtol", rtol, above=0.0)
+        self.rtol = (
+            None if rtol is None else _checks.real("rtol", rtol, above=0.0, owner=owner)
+        )
         self.maxiter = _checks.integer("maxiter", maxiter, minimum=1, owner=owner)
         self.eig_values, self.eig_vectors = laplacian_eigen(
             n, grid.spacing[0], self.boundary

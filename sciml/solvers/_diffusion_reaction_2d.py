@@ -34,7 +34,7 @@ from ._grid import Grid
 
 
 def neumann_laplacian(
-    u: Float[Array, "X Y"], dx: float, dy: float
+    u: Float[Array, "X Y"], dx: float | int, dy: float | int
 ) -> Float[Array, "X Y"]:
     r"""The 5-point Laplacian of cell averages with zero flux through the boundary:
     $(\Delta_h u)_{ij} = (u_{i+1,j} - 2u_{ij} + u_{i-1,j})/\Delta x^2 + (\dots)_y$, the
@@ -66,8 +66,8 @@ class DiffusionReaction2D(eqx.Module):
     du: Float[Array, ""]
     dv: Float[Array, ""]
     k: Float[Array, ""]
-    rtol: float = eqx.field(static=True)
-    atol: float = eqx.field(static=True)
+    rtol: float | int = eqx.field(static=True)
+    atol: float | int = eqx.field(static=True)
     max_steps: int = eqx.field(static=True)
 
     def __init__(
@@ -77,8 +77,8 @@ class DiffusionReaction2D(eqx.Module):
         dv: Float[ArrayLike, ""] = 5e-3,
         k: Float[ArrayLike, ""] = 5e-3,
         *,
-        rtol: float = 1e-6,
-        atol: float = 1e-8,
+        rtol: float | int = 1e-6,
+        atol: float | int = 1e-8,
         max_steps: int = 100_000,
     ):
         owner = "DiffusionReaction2D"

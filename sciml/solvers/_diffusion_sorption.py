@@ -112,8 +112,8 @@ class DiffusionSorption(eqx.Module):
     k_f: Float[Array, ""]
     n_f: Float[Array, ""]
     boundary: Literal["face", "pdebench"] = eqx.field(static=True)
-    rtol: float = eqx.field(static=True)
-    atol: float = eqx.field(static=True)
+    rtol: float | int = eqx.field(static=True)
+    atol: float | int = eqx.field(static=True)
     max_steps: int = eqx.field(static=True)
 
     def __init__(
@@ -126,8 +126,8 @@ class DiffusionSorption(eqx.Module):
         n_f: Float[ArrayLike, ""] = 0.874,
         *,
         boundary: Literal["face", "pdebench"] = "face",
-        rtol: float = 1e-6,
-        atol: float = 1e-9,
+        rtol: float | int = 1e-6,
+        atol: float | int = 1e-9,
         max_steps: int = 100_000,
     ):
         owner = "DiffusionSorption"

@@ -101,7 +101,7 @@ class FisherSources(AbstractStepper):
         self.beta = as_real(beta)
 
     @staticmethod
-    def max_dt(grid: Grid, d: float, a: float, beta: float) -> float:
+    def max_dt(grid: Grid, d: float | int, a: float | int, beta: float | int) -> float:
         r"""The largest stable RK4 step $2/\lambda_{\max}$, $\lambda_{\max} = 4D/\Delta
         x^2 + 3a(1 + \beta)$ (bounds on $a$ and $\beta$ serve for a family)."""
         lam = 4.0 * d / grid.spacing[0] ** 2 + 3.0 * a * (1.0 + beta)

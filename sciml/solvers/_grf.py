@@ -23,7 +23,7 @@ _PERIODIC_MODES = 15
 _PERIODIC_GRID = 2 * _PERIODIC_MODES + 2  # white-noise grid (32)
 
 
-def se_factor(points: np.ndarray, length_scale: float) -> np.ndarray:
+def se_factor(points: np.ndarray, length_scale: float | int) -> np.ndarray:
     r"""A factor $F$ with $F F^\top = K$, $K_{ij} = \exp(-(x_i - x_j)^2/(2\ell^2))$.
 
     **Arguments:**
@@ -51,7 +51,7 @@ def se_grf(factors: tuple[Array, ...], *, key: PRNGKeyArray) -> Float[Array, "*g
     return factors[0] @ z @ factors[1].T
 
 
-def periodic_kernel_spectrum(length_scale: float) -> np.ndarray:
+def periodic_kernel_spectrum(length_scale: float | int) -> np.ndarray:
     r"""Fourier coefficients $\lambda_k$ of $\exp(-2\sin^2(\pi s)/\ell^2)$, $k = 0..M-1$.
 
     Exactly $\lambda_k = e^{-1/\ell^2} I_k(1/\ell^2)$; computed as the FFT of the

@@ -11,7 +11,9 @@ from jaxtyping import Array, Float
 from .. import _checks
 
 
-def _per_axis(name: str, value: float | Sequence[float], n: int) -> tuple[float, ...]:
+def _per_axis(
+    name: str, value: float | int | Sequence[float | int], n: int
+) -> tuple[float, ...]:
     values = (value,) * n if not isinstance(value, Sequence) else tuple(value)
     if len(values) != n:
         raise ValueError(
@@ -47,8 +49,8 @@ class Grid(eqx.Module):
     def __init__(
         self,
         shape: int | Sequence[int],
-        lower: float | Sequence[float] = 0.0,
-        upper: float | Sequence[float] = 1.0,
+        lower: float | int | Sequence[float | int] = 0.0,
+        upper: float | int | Sequence[float | int] = 1.0,
         *,
         points: Literal["cells", "nodes"] = "cells",
     ):

@@ -146,7 +146,7 @@ class PDEBenchSines(AbstractInitialCondition):
         params: InitialConditionParams,
         x: Float[ArrayLike, " X"],
         *,
-        length: float = 1.0,
+        length: float | int = 1.0,
     ) -> Float[Array, " X"]:
         r"""Evaluate one sample's $u_0$ at the points `x` of $[0, L)$, in the dtype of
         `x`.
@@ -196,11 +196,13 @@ class RandomConstant(AbstractInitialCondition):
     - `channels`: channels of the field (each gets the same $c$).
     """
 
-    low: float = eqx.field(static=True)
-    high: float = eqx.field(static=True)
+    low: float | int = eqx.field(static=True)
+    high: float | int = eqx.field(static=True)
     channels: int = eqx.field(static=True)
 
-    def __init__(self, low: float = 0.0, high: float = 0.2, channels: int = 1):
+    def __init__(
+        self, low: float | int = 0.0, high: float | int = 0.2, channels: int = 1
+    ):
         self.low = _checks.real("low", low, owner="RandomConstant")
         self.high = _checks.real("high", high, above=self.low, owner="RandomConstant")
         self.channels = _checks.integer(
@@ -237,7 +239,7 @@ class StandardNormal(AbstractInitialCondition):
 
 
 @functools.lru_cache(maxsize=32)
-def _se_factors(grid: Grid, length_scale: float) -> tuple[np.ndarray, ...]:
+def _se_factors(grid: Grid, length_scale: float | int) -> tuple[np.ndarray, ...]:
     return tuple(se_factor(axis, length_scale) for axis in grid.axes)
 
 
@@ -256,10 +258,10 @@ class SquaredExponentialGRF(AbstractInitialCondition):
     - `sigma`: the standard deviation $\sigma > 0$.
     """
 
-    length_scale: float = eqx.field(static=True)
-    sigma: float = eqx.field(static=True)
+    length_scale: float | int = eqx.field(static=True)
+    sigma: float | int = eqx.field(static=True)
 
-    def __init__(self, length_scale: float = 0.1, sigma: float = 1.0):
+    def __init__(self, length_scale: float | int = 0.1, sigma: float | int = 1.0):
         owner = "SquaredExponentialGRF"
         self.length_scale = _checks.real(
             "length_scale", length_scale, above=0.0, owner=owner
@@ -294,10 +296,10 @@ class PeriodicGRF(AbstractInitialCondition):
     - `length_scale`: $\ell \ge 0.2$ (the modes kept resolve no shorter one).
     """
 
-    length_scale: float = eqx.field(static=True)
+    length_scale: float | int = eqx.field(static=True)
     spectrum: np.ndarray
 
-    def __init__(self, length_scale: float = 0.8):
+    def __init__(self, length_scale: float | int = 0.8):
         self.length_scale = _checks.real(
             "length_scale", length_scale, minimum=0.2, owner="PeriodicGRF"
         )
@@ -330,10 +332,12 @@ class BinaryBumps(AbstractInitialCondition):
     """
 
     n_bumps: int = eqx.field(static=True)
-    high: float = eqx.field(static=True)
-    low: float = eqx.field(static=True)
+    high: float | int = eqx.field(static=True)
+    low: float | int = eqx.field(static=True)
 
-    def __init__(self, n_bumps: int = 5, high: float = 1.0, low: float = 0.1):
+    def __init__(
+        self, n_bumps: int = 5, high: float | int = 1.0, low: float | int = 0.1
+    ):
         self.n_bumps = _checks.integer(
             "n_bumps", n_bumps, minimum=1, owner="BinaryBumps"
         )

@@ -89,7 +89,7 @@ class NavierStokes2D(AbstractStepper):
     grid: Grid
     nu: Float[Array, ""]
     dt: Float[Array, ""]
-    cfl: float = eqx.field(static=True)
+    cfl: float | int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -97,7 +97,7 @@ class NavierStokes2D(AbstractStepper):
         nu: Float[ArrayLike, ""],
         dt: Float[ArrayLike, ""] = 1e-3,
         *,
-        cfl: float = 0.5,
+        cfl: float | int = 0.5,
     ):
         owner = "NavierStokes2D"
         n = grid.shape[0] if isinstance(grid, Grid) else 0
@@ -143,6 +143,11 @@ class NavierStokes2D(AbstractStepper):
         **Returns:**
 
         A `Solution`: `ys` `(T, 1, N, N)`, and whether every value is finite.
+
+        The number of sub-steps is computed from the flow, so `solve`
+        differentiates in forward mode (`jax.jvp`, `jax.jacfwd`) only; JAX cannot
+        reverse-differentiate a loop whose trip count is traced. For `jax.grad`, use
+        `trajectory` (fixed steps of `dt`), which differentiates either way.
         """
         self.grid.check_field(w0, "NavierStokes2D", channels=1)
         if isinstance(ts, np.ndarray) and ts.size > 2:
@@ -153,6 +158,7 @@ class NavierStokes2D(AbstractStepper):
         n = self.grid.shape[0]
         sp = _Spectral(n, w0.dtype)
         dx = self.grid.spacing[0]
+        ts = jnp.asarray(ts).astype(w0.dtype)
         interval = ts[1] - ts[0]
 
         def interval_step(w_hat, _):

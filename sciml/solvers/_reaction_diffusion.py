@@ -68,7 +68,7 @@ class ReactionDiffusion(AbstractStepper):
         self.dx = as_real(grid.spacing[0])
 
     @staticmethod
-    def max_dt(grid: Grid, nu: float, *, cfl: float = 0.25) -> float:
+    def max_dt(grid: Grid, nu: float | int, *, cfl: float | int = 0.25) -> float:
         r"""The largest step at Courant number `cfl` in $(0, 1)$: $c\,\Delta x^2/(2\nu)$
         (`inf` for $\nu = 0$). PDEBench: $c = 0.25$."""
         owner = "ReactionDiffusion.max_dt"

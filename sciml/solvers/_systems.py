@@ -138,8 +138,8 @@ class AbstractSystem(eqx.Module):
         ts: Real[ArrayLike, " T"],
         *,
         method: str = "auto",
-        rtol: float = 1e-10,
-        atol: float = 1e-10,
+        rtol: float | int = 1e-10,
+        atol: float | int = 1e-10,
         max_steps: int = 1_000_000,
     ) -> Float[np.ndarray, "batch T n"]:
         """The solution from each initial state, saved at `ts`, in float64.
@@ -193,8 +193,8 @@ class AbstractSystem(eqx.Module):
         y0s: Real[ArrayLike, "batch n"],
         t: Real[ArrayLike, "*batch"],
         *,
-        rtol: float = 1e-12,
-        atol: float = 1e-12,
+        rtol: float | int = 1e-12,
+        atol: float | int = 1e-12,
         max_steps: int = 1_000_000,
     ) -> Float[np.ndarray, "batch n"]:
         """The true state at time `t` (one time, or one per initial state) from `y0s`
@@ -241,7 +241,7 @@ class HarmonicOscillator(AbstractSystem):
     """
 
     state_size = 2
-    omega: float = eqx.field(default=1.0, converter=float)
+    omega: float | int = eqx.field(default=1.0, converter=float)
 
     def __check_init__(self):
         if not (np.isfinite(self.omega) and self.omega > 0):
@@ -293,8 +293,8 @@ class Pendulum(AbstractSystem):
     """
 
     state_size = 2
-    g: float = eqx.field(default=1.0, converter=float)
-    length: float = eqx.field(default=1.0, converter=float)
+    g: float | int = eqx.field(default=1.0, converter=float)
+    length: float | int = eqx.field(default=1.0, converter=float)
 
     def __check_init__(self):
         if not (np.isfinite(self.g) and np.isfinite(self.length) and self.length > 0):
@@ -353,10 +353,10 @@ class LotkaVolterra(AbstractSystem):
     """
 
     state_size = 2
-    alpha: float = eqx.field(default=1.5, converter=float)
-    beta: float = eqx.field(default=1.0, converter=float)
-    gamma: float = eqx.field(default=3.0, converter=float)
-    delta: float = eqx.field(default=1.0, converter=float)
+    alpha: float | int = eqx.field(default=1.5, converter=float)
+    beta: float | int = eqx.field(default=1.0, converter=float)
+    gamma: float | int = eqx.field(default=3.0, converter=float)
+    delta: float | int = eqx.field(default=1.0, converter=float)
 
     def __check_init__(self):
         _check_finite_params(
@@ -397,9 +397,9 @@ class Lorenz63(AbstractSystem):
 
     state_size = 3
     horizon: ClassVar[float] = 1.0
-    sigma: float = eqx.field(default=10.0, converter=float)
-    rho: float = eqx.field(default=28.0, converter=float)
-    b: float = eqx.field(default=8.0 / 3.0, converter=float)
+    sigma: float | int = eqx.field(default=10.0, converter=float)
+    rho: float | int = eqx.field(default=28.0, converter=float)
+    b: float | int = eqx.field(default=8.0 / 3.0, converter=float)
 
     def __check_init__(self):
         _check_finite_params("Lorenz63", sigma=self.sigma, rho=self.rho, b=self.b)

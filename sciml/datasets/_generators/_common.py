@@ -30,12 +30,12 @@ def check_common(
     return n_samples, seed, chunk_size
 
 
-def frame_times(t_end: float, nt: int) -> np.ndarray:
+def frame_times(t_end: float | int, nt: int) -> np.ndarray:
     """The save times $t_k = k\\,t_\\mathrm{end}/(n_t - 1)$, $k = 0 .. n_t - 1$ (float64)."""
     return t_end * np.arange(nt) / (nt - 1)
 
 
-def pdebench_number(value: float) -> str:
+def pdebench_number(value: float | int) -> str:
     """PDEBench's spelling of a parameter in a file name: `str(float(p))[:5]`."""
     return str(float(value))[:5]
 

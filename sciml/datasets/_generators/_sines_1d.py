@@ -52,9 +52,12 @@ class SinesRecipe(Recipe):
         return channel_last(block)
 
 
-def check_sizes(owner: str, nx: Any, nt: Any, t_end: Any) -> tuple[int, int, float]:
-    """`nx` (>= 5, the stencil), `nt` (>= 2) and `t_end` (> 0) of a 1-D file."""
-    nx = _checks.integer("nx", nx, minimum=5, owner=owner)
+def check_sizes(
+    owner: str, nx: Any, nt: Any, t_end: Any, min_nx: int = 5
+) -> tuple[int, int, float]:
+    """`nx` (>= `min_nx`: 5 for the finite-volume stencil), `nt` (>= 2) and `t_end`
+    (> 0) of a 1-D file."""
+    nx = _checks.integer("nx", nx, minimum=min_nx, owner=owner)
     nt = _checks.integer("nt", nt, minimum=2, owner=owner)
     t_end = _checks.real("t_end", t_end, above=0.0, owner=owner)
     return nx, nt, t_end
@@ -66,7 +69,7 @@ def write_sines(
     *,
     nx: int,
     nt: int,
-    t_end: float,
+    t_end: float | int,
     n_samples: int,
     seed: int,
     chunk_size: int | None,

@@ -15,7 +15,7 @@ from ._common import check_common, frame_times, pdebench_number
 from ._sines_1d import SinesRecipe, channel_last, check_sizes, write_sines
 
 
-def advection_filename(beta: float, scheme: Literal["fv", "exact"] = "fv") -> str:
+def advection_filename(beta: float | int, scheme: Literal["fv", "exact"] = "fv") -> str:
     """PDEBench's file name for speed `beta`, `1D_Advection_Sols_beta{β}.hdf5` with
     $\\beta$ as `str(float(beta))[:5]`; the exact solution gets `_exact` before the
     suffix, so the two schemes never overwrite each other."""
@@ -49,14 +49,14 @@ class ExactAdvectionRecipe(Recipe):
 def generate_advection(
     *,
     out: str | os.PathLike,
-    beta: float,
+    beta: float | int,
     n_samples: int = 100,
     seed: int = 0,
     nx: int = 1024,
     nt: int = 201,
-    t_end: float = 2.0,
+    t_end: float | int = 2.0,
     scheme: Literal["fv", "exact"] = "fv",
-    cfl: float = 0.4,
+    cfl: float | int = 0.4,
     dtype: Literal["float32", "float64"] | None = None,
     chunk_size: int | None = None,
     resume: bool = False,
@@ -84,7 +84,7 @@ def generate_advection(
     - `n_samples`: trajectories (PDEBench: 10 000, an 8 GB file; the default writes
         82 MB).
     - `seed`: PRNG seed of the initial conditions.
-    - `nx`: cells (>= 5, the stencil of the finite-volume scheme).
+    - `nx`: cells (>= 5 for `"fv"`, whose stencil spans five; >= 2 for `"exact"`).
     - `nt`: saved frames, including $t = 0$.
     - `t_end`: final time.
     - `scheme`: `"fv"` (PDEBench's finite-volume recipe) or `"exact"`.
@@ -115,7 +115,7 @@ def generate_advection(
         resume=resume,
     )
     beta = _checks.real("beta", beta, owner=owner)
-    nx, nt, t_end = check_sizes(owner, nx, nt, t_end)
+    nx, nt, t_end = check_sizes(owner, nx, nt, t_end, 5 if scheme == "fv" else 2)
     settings: dict[str, Any] = {"beta": beta, "n_samples": n_samples, "nx": nx}
     settings |= {"nt": nt, "t_end": t_end, "scheme": scheme, "dtype": dtype}
     initial = solvers.PDEBenchSines()

@@ -9,7 +9,7 @@ from ._common import check_common, pdebench_number
 from ._sines_1d import SinesRecipe, check_sizes, write_sines
 
 
-def burgers_filename(nu: float) -> str:
+def burgers_filename(nu: float | int) -> str:
     """PDEBench's file name for `nu`: `1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5`."""
     return f"1D_Burgers_Sols_Nu{pdebench_number(nu)}.hdf5"
 
@@ -17,13 +17,13 @@ def burgers_filename(nu: float) -> str:
 def generate_burgers(
     *,
     out: str | os.PathLike,
-    nu: float,
+    nu: float | int,
     n_samples: int = 100,
     seed: int = 0,
     nx: int = 1024,
     nt: int = 201,
-    t_end: float = 2.0,
-    cfl: float | None = None,
+    t_end: float | int = 2.0,
+    cfl: float | int | None = None,
     entropy_fix: bool = True,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,

@@ -22,7 +22,7 @@ CHUNK_VALUES = 2**21  # float64 values of u per compiled call (about 16 MiB)
 RTOL_CHECK = 10.0  # a solve is refused above this many times its CG tolerance
 
 
-def darcy_filename(beta: float) -> str:
+def darcy_filename(beta: float | int) -> str:
     """PDEBench's file name for source $\\beta$: `2D_DarcyFlow_beta{β}_Train.hdf5`."""
     return f"2D_DarcyFlow_beta{pdebench_number(beta)}_Train.hdf5"
 
@@ -46,10 +46,10 @@ class DarcyRecipe(Recipe):
     sigma: Array
     key: PRNGKeyArray
     permeability: Literal["bumps", "lognormal"] = eqx.field(static=True)
-    length_scale: float = eqx.field(static=True)
+    length_scale: float | int = eqx.field(static=True)
     batch_size: int | None = eqx.field(static=True)
     n_samples: int = eqx.field(static=True)
-    tolerance: float = eqx.field(static=True)
+    tolerance: float | int = eqx.field(static=True)
 
     def inputs(self, start: int, n: int) -> np.ndarray:
         """Each sample's threshold: the mean of its block of `batch_size` samples
@@ -100,15 +100,15 @@ class DarcyRecipe(Recipe):
 def generate_darcy(
     *,
     out: str | os.PathLike,
-    beta: float = 1.0,
+    beta: float | int = 1.0,
     n_samples: int = 1000,
     seed: int = 0,
     nx: int = 128,
     permeability: Literal["bumps", "lognormal"] = "bumps",
     batch_mean: bool = False,
     batch_size: int = 200,
-    length_scale: float = 0.1,
-    sigma: float = 1.0,
+    length_scale: float | int = 0.1,
+    sigma: float | int = 1.0,
     boundary: Literal["face", "pdebench"] = "face",
     maxiter: int = 5000,
     dtype: Literal["float32", "float64"] = "float64",

@@ -17,7 +17,7 @@ from ._common import check_common, frame_times
 CHUNK_VALUES = 2**24  # grid values per compiled call at the solver resolution
 
 
-def navier_stokes_filename(nu: float) -> str:
+def navier_stokes_filename(nu: float | int) -> str:
     """The file name for viscosity $\\nu$: `2D_NS_Vort_Nu{float(nu)}.hdf5`.
 
     Not truncated to 5 characters as PDEBench's names are: that would turn
@@ -46,16 +46,16 @@ class VorticityRecipe(Recipe):
 def generate_navier_stokes_2d(
     *,
     out: str | os.PathLike,
-    nu: float = 1e-4,
+    nu: float | int = 1e-4,
     n_samples: int = 10,
     seed: int = 0,
     nx: int = 256,
     save_nx: int | None = None,
     nt: int = 64,
-    t_end: float = 5.0,
-    length_scale: float = 0.8,
-    dt_max: float = 1e-3,
-    cfl: float = 0.5,
+    t_end: float | int = 5.0,
+    length_scale: float | int = 0.8,
+    dt_max: float | int = 1e-3,
+    cfl: float | int = 0.5,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
     resume: bool = False,
@@ -117,7 +117,11 @@ def generate_navier_stokes_2d(
     nt = _checks.integer("nt", nt, minimum=2, owner=owner)
     if nx % 2:
         raise ValueError(f"{owner}: nx must be even, got {nx}; e.g. nx=256.")
-    save = nx if save_nx is None else _checks.integer("save_nx", save_nx, minimum=1)
+    save = (
+        nx
+        if save_nx is None
+        else _checks.integer("save_nx", save_nx, minimum=1, owner=owner)
+    )
     if nx % save:
         raise ValueError(
             f"{owner}: save_nx must divide nx={nx}, got {save}; e.g. {nx // 4}."

@@ -9,7 +9,7 @@ from ._common import check_common, pdebench_number
 from ._sines_1d import SinesRecipe, check_sizes, write_sines
 
 
-def reaction_diffusion_filename(nu: float, rho: float) -> str:
+def reaction_diffusion_filename(nu: float | int, rho: float | int) -> str:
     """PDEBench's file name: `ReacDiff_Nu{ν}_Rho{ρ}.hdf5`, each as `str(float(p))[:5]`."""
     return f"ReacDiff_Nu{pdebench_number(nu)}_Rho{pdebench_number(rho)}.hdf5"
 
@@ -17,14 +17,14 @@ def reaction_diffusion_filename(nu: float, rho: float) -> str:
 def generate_reaction_diffusion(
     *,
     out: str | os.PathLike,
-    nu: float,
-    rho: float,
+    nu: float | int,
+    rho: float | int,
     n_samples: int = 100,
     seed: int = 0,
     nx: int = 1024,
     nt: int = 101,
-    t_end: float = 1.0,
-    cfl: float = 0.25,
+    t_end: float | int = 1.0,
+    cfl: float | int = 0.25,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
     resume: bool = False,
