@@ -48,8 +48,13 @@ def main() -> Path:
     ode = "ODE-Net (MLP in RK4, dt = 0.1) on the pendulum"
     rows = [
         _row("nRMSE", summary["fno_nrmse_rollout"], "FNO", fno),
-        _row("convergence verdict", summary["odenet_verdict"], "ODE-Net", ode,
-             note=summary["odenet_reason"]),  # fmt: skip
+        _row(
+            "convergence verdict",
+            summary["odenet_verdict"],
+            "ODE-Net",
+            ode,
+            note=summary["odenet_reason"],
+        ),  # fmt: skip
         _row("plateau (own error)", summary["odenet_plateau"], "ODE-Net", ode),
         _row("wall_s", wall, "sciml demo", "whole command"),
     ]

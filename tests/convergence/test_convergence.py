@@ -1,6 +1,7 @@
 """The time-refinement test: calibration, the failure signatures, the report, speed."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -421,10 +422,13 @@ def test_pytest_does_not_collect_test_and_test_many(tmp_path):
         "from sciml.convergence import test, test_many\n\n\n"
         "def test_mine():\n    assert callable(test) and callable(test_many)\n"
     )
+    # pytest's own collection rules decide this: leave out the installed plugins
+    # (hypothesis alone adds a second to the start-up)
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q",
          "-p", "no:cacheprovider", "test_user.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     collected = [line for line in done.stdout.splitlines() if "::" in line]

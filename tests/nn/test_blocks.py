@@ -1,3 +1,5 @@
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -9,11 +11,18 @@ from sciml.nn import MLP, FourierFeatures, SpectralConv, get_activation
 from sciml.training import fit, load_model, save_model
 
 
+def _normal(key, shape):
+    """`jax.random.normal(key, shape)`, bit for bit, drawn flat: XLA on CPU takes
+    seconds to compile a threefry draw of rank 3 or more, milliseconds for rank 1."""
+    return jax.random.normal(key, (int(np.prod(shape)),)).reshape(shape)
+
+
 def _jit_vmap_grad(model, x_batch):
     """The block jits, vmaps over a batch, and gives finite non-zero gradients."""
     out = eqx.filter_jit(jax.vmap(model))(x_batch)
     assert np.all(np.isfinite(out))
-    grads = eqx.filter_grad(lambda m: jnp.sum((jax.vmap(m)(x_batch) - 0.3) ** 2))(model)
+    loss = lambda m: jnp.sum((jax.vmap(m)(x_batch) - 0.3) ** 2)
+    grads = eqx.filter_jit(eqx.filter_grad(loss))(model)  # one compile, not per op
     leaves = jax.tree.leaves(eqx.filter(grads, eqx.is_inexact_array))
     assert leaves and all(np.all(np.isfinite(g)) for g in leaves)
     assert any(float(jnp.abs(g).sum()) > 0 for g in leaves)
@@ -48,7 +57,9 @@ def test_mlp_bad_input(getkey, no_typecheck):
         MLP(2, 2, activation="nope", key=getkey())
     with pytest.raises(TypeError, match="activation"):
         get_activation(3)
-    mlp = MLP(2, 2, key=getkey())
+    # The input check runs before any weight is used: a shape-only model meets it
+    # without compiling the weight draws.
+    mlp = eqx.filter_eval_shape(MLP, 2, 2, key=getkey())
     with pytest.raises(ValueError, match=r"shape \(2,\).*vmap"):
         mlp(jnp.ones((4, 2)))
 
@@ -155,7 +166,7 @@ def test_fourier_features_save_and_load(getkey, tmp_path, trainable):
 @pytest.mark.parametrize("modes,grid", [(5, (32,)), ((4, 3), (16, 12))])
 def test_spectral_conv_transforms(getkey, modes, grid):
     conv = SpectralConv(2, 3, modes, key=getkey())
-    out = _jit_vmap_grad(conv, jax.random.normal(getkey(), (4, 2, *grid)))
+    out = _jit_vmap_grad(conv, _normal(getkey(), (4, 2, *grid)))
     assert out.shape == (4, 3, *grid)
 
 
@@ -169,13 +180,14 @@ def test_spectral_conv_matches_direct_fourier_multiplier(getkey):
     expected = np.fft.irfft(
         np.concatenate([x_hat[:m] * w, np.zeros(n // 2 + 1 - m)]), n
     )
-    np.testing.assert_allclose(conv(x)[0], expected, atol=1e-5)
+    np.testing.assert_allclose(eqx.filter_jit(conv)(x)[0], expected, atol=1e-5)
 
 
 def test_spectral_conv_is_resolution_invariant(getkey):
     """A band-limited field gives the same output, sampled, on a coarse and fine grid."""
     conv = SpectralConv(1, 1, (3, 3), key=getkey())
 
+    @functools.partial(jax.jit, static_argnums=0)  # one compile per grid
     def field(n):
         x = (jnp.arange(n) + 0.0) / n
         xx, yy = jnp.meshgrid(x, x, indexing="ij")
@@ -184,12 +196,14 @@ def test_spectral_conv_is_resolution_invariant(getkey):
             + jnp.cos(4 * jnp.pi * yy) * jnp.sin(2 * jnp.pi * xx)
         )[None]
 
-    coarse, fine = conv(field(16)), conv(field(32))
+    call = eqx.filter_jit(conv)  # one compile per grid, not one per operation
+    coarse, fine = call(field(16)), call(field(32))
     np.testing.assert_allclose(coarse, fine[:, ::2, ::2], atol=1e-5)
 
 
 def test_spectral_conv_bad_input(getkey, no_typecheck):
-    conv = SpectralConv(2, 2, 8, key=getkey())
+    # a shape-only layer: the input checks run before any weight is used
+    conv = eqx.filter_eval_shape(SpectralConv, 2, 2, 8, key=getkey())
     with pytest.raises(ValueError, match="channel-first"):
         conv(jnp.ones((3, 32)))
     with pytest.raises(ValueError, match="2\\*modes"):
