@@ -3,6 +3,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export JAX_PLATFORMS ?= cpu
+# pytest-xdist workers: the suite is mostly XLA compiles, which two processes overlap
+WORKERS ?= 2
 
 .PHONY: demo test test-all lint format clean
 
@@ -16,10 +18,10 @@ demo: $(STAMP)
 	$(VENV)/bin/sciml demo --out runs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS) --dist worksteal
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q -m ''
+	$(PY) -m pytest -q -n $(WORKERS) --dist worksteal -m ''
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sciml tests benchmarks examples

@@ -16,6 +16,7 @@ _SUBMODULES = (
     "metrics",
     "nn",
     "operators",
+    "plotting",
     "solvers",
     "training",
 )

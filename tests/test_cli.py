@@ -4,7 +4,8 @@ import math
 import matplotlib
 import pytest
 
-from sciml import _demo, cli
+from sciml import cli
+from sciml._commands import _demo_job as _demo
 
 
 def strict_json(text: str):

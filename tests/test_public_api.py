@@ -22,6 +22,7 @@ PUBLIC_MODULES = [
     "sciml.convergence",
     "sciml.datasets",
     "sciml.solvers",
+    "sciml.plotting",
 ]
 
 

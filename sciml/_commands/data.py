@@ -181,12 +181,12 @@ def _ranges(u: Any) -> list[tuple[float, float, float, int]]:
 
 
 def _plot(ds: Any, out: Path) -> None:
-    from sciml import _plotting
+    from sciml import plotting
 
     picks = list(range(min(3, ds.n_samples)))
     frames = sorted({int(k) for k in np.linspace(0, ds.n_t - 1, min(4, ds.n_t))})
     if len(ds.spatial_shape) == 1:
-        fig, axes = _plotting.figure(1, len(picks), size=(4 * len(picks), 3))
+        fig, axes = plotting.figure(1, len(picks), size=(4 * len(picks), 3))
         for ax, s in zip(axes[0], picks, strict=True):
             sample = ds.u[s, :, :, 0]
             for k in frames:
@@ -196,7 +196,7 @@ def _plot(ds: Any, out: Path) -> None:
         axes[0, 0].legend(fontsize="small")
     else:
         size = (2.6 * len(frames), 2.4 * len(picks))
-        fig, axes = _plotting.figure(len(picks), len(frames), size=size)
+        fig, axes = plotting.figure(len(picks), len(frames), size=size)
         for row, s in enumerate(picks):
             for col, k in enumerate(frames):
                 ax = axes[row, col]
@@ -206,7 +206,7 @@ def _plot(ds: Any, out: Path) -> None:
                 ax.set_yticks([])
     fig.suptitle(f"{ds.path.name} (channel 0)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _plotting.save(fig, out, dpi=100)
+    plotting.save(fig, out, dpi=100)
 
 
 def _run_info(args: argparse.Namespace) -> int:

@@ -1,10 +1,11 @@
-"""`sciml demo`: the end-to-end slice."""
+"""`sciml demo`: the end-to-end slice (the job itself is in `_demo_job`, imported
+when the command runs, so that `sciml --help` does not import JAX)."""
 
 
 def _run(args) -> int:
-    from .. import _demo
+    from ._demo_job import main
 
-    _demo.main(args.out, seed=args.seed, progress=not args.no_progress)
+    main(args.out, seed=args.seed, progress=not args.no_progress)
     return 0
 
 

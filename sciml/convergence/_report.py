@@ -237,15 +237,15 @@ class ConvergenceReport(_Verdict):
         """Draw error against step size on log-log axes, one panel per solver, with
         the reference slope $\\Delta t^p$, the true dynamics through the same solver,
         the training step, the plateau and any NaN step sizes."""
-        from .. import _plotting
+        from .. import plotting
 
         n = len(self.sweeps)
         cols = min(n, 3)
         rows = -(-n // cols)
-        fig, axes = _plotting.figure(rows, cols, size=(4.2 * cols, 3.4 * rows))
+        fig, axes = plotting.figure(rows, cols, size=(4.2 * cols, 3.4 * rows))
         for ax, sweep in zip(axes.flat, self.sweeps.values(), strict=False):
             sweep._draw(ax)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         fig.suptitle(title or f"convergence test: {self.verdict}", fontsize=10)
-        _plotting.save(fig, path)
+        plotting.save(fig, path)

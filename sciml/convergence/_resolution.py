@@ -54,9 +54,9 @@ class ResolutionReport(_Verdict):
 
     def plot(self, path, title: str | None = None) -> None:
         """Error against grid size on log-log axes, with the training grid."""
-        from .. import _plotting
+        from .. import plotting
 
-        fig, axes = _plotting.figure(size=(5, 3.6))
+        fig, axes = plotting.figure(size=(5, 3.6))
         ax = axes[0, 0]
         ok = np.isfinite(self.errors) & (self.errors > 0)
         ax.loglog(self.grids[ok], self.errors[ok], "o-", label="model")
@@ -71,7 +71,7 @@ class ResolutionReport(_Verdict):
         ax.set_ylabel("relative L2 error")
         ax.set_title(title or f"resolution test: {self.verdict}", fontsize=9)
         ax.legend(fontsize=7)
-        _plotting.save(fig, path)
+        plotting.save(fig, path)
 
 
 def _relative_errors(pred: np.ndarray, ref: np.ndarray) -> float:

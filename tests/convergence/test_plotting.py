@@ -52,12 +52,12 @@ def test_report_plots_leave_backend_and_pyplot_alone(tmp_path, svg_backend):
 
 
 def test_figure_and_save(tmp_path, svg_backend):
-    from sciml import _plotting
+    from sciml import plotting
 
-    fig, axes = _plotting.figure(rows=2, cols=3, size=(6, 4))
+    fig, axes = plotting.figure(rows=2, cols=3, size=(6, 4))
     assert axes.shape == (2, 3) and tuple(fig.get_size_inches()) == (6, 4)
     axes[1, 2].plot([0, 1], [1, 0])
-    _plotting.save(fig, tmp_path / "f.png", dpi=50)
+    plotting.save(fig, tmp_path / "f.png", dpi=50)
     assert is_png(tmp_path / "f.png") and matplotlib.get_backend() == "svg"
-    _, one = _plotting.figure()
+    _, one = plotting.figure()
     assert one.shape == (1, 1)

@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import _plotting, convergence, datasets, metrics, solvers, training
-from .nn import MLP
-from .operators import FNO, ODENet, rollout
+from .. import convergence, datasets, metrics, plotting, solvers, training
+from ..nn import MLP
+from ..operators import FNO, ODENet, rollout
 
 # Sizes chosen so the whole demo runs in a few minutes on a 2-core CPU.
 ADVECTION = dict(beta=0.4, nx=256, nt=41, n_samples=400)  # PDEBench's 256 x 41 grid
@@ -33,7 +33,7 @@ CONV_T1 = 1.6
 
 
 def _plot_losses(runs: dict[str, list[dict]], path: pathlib.Path) -> None:
-    fig, axes = _plotting.figure(size=(5.5, 3.5))
+    fig, axes = plotting.figure(size=(5.5, 3.5))
     ax = axes[0, 0]
     for name, history in runs.items():
         ax.semilogy(
@@ -42,18 +42,18 @@ def _plot_losses(runs: dict[str, list[dict]], path: pathlib.Path) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel("training loss (MSE)")
     ax.legend()
-    _plotting.save(fig, path)
+    plotting.save(fig, path)
 
 
 def _plot_rollout(x, truth, pred, times, path: pathlib.Path) -> None:
-    fig, axes = _plotting.figure(1, 3, size=(11, 3.2))
+    fig, axes = plotting.figure(1, 3, size=(11, 3.2))
     for k, ax in zip([1, len(times) // 2, len(times) - 1], axes[0], strict=True):
         ax.plot(x, truth[k], "k-", label="truth")
         ax.plot(x, pred[k], "r--", label="FNO rollout")
         ax.set_title(f"t = {times[k]:.2f}")
         ax.set_xlabel("x")
     axes[0, 0].legend()
-    _plotting.save(fig, path)
+    plotting.save(fig, path)
 
 
 def _mse_loss(model, batch, key):

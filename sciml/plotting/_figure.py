@@ -1,11 +1,4 @@
-"""Figures for sciml's reports, drawn with matplotlib's object-oriented API.
-
-A `matplotlib.figure.Figure` made directly (not through pyplot) saves a PNG with
-no backend: the library never calls `matplotlib.use` and never adds figures to
-pyplot's registry, so the user's backend and open figures are left alone.
-Import this module where a plot is drawn, not at the top of a package, so that
-importing sciml does not import matplotlib.
-"""
+"""`figure` and `save`: matplotlib figures made without pyplot."""
 
 import os
 
