@@ -717,7 +717,7 @@ def main(argv=None):
             rows,
             64,
             "256x256 (saved 64x64)",
-            save_resolution=64,
+            save_nx=64,
         ),
     }
     for name, run in cases.items():
