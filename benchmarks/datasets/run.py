@@ -77,7 +77,12 @@ def _row(**fields) -> dict:
     return {"seeds": 1, "std": None, "paper": None, **fields}
 
 
-def _timed(fn, *args, repeat=1, **kwargs):
+REPEAT = 3
+"""Timed calls per measurement; the best is kept. One call on a shared CPU moved by
+2.5x between runs (Burgers, compute only: 6.2 s in one run, 2.3 to 2.7 s in three)."""
+
+
+def _timed(fn, *args, repeat=REPEAT, **kwargs):
     """Best wall time of `repeat` calls after one warm-up call with the same
     arguments, so the same shapes (compile excluded)."""
     out = fn(*args, **kwargs)
@@ -100,16 +105,19 @@ def copy_bandwidth() -> float:
 
 
 def ours(name: str, n: int, **params) -> tuple[float, np.ndarray]:
-    """Generate `n` samples end to end (compile excluded); return (seconds, u).
+    """Generate `n` samples end to end (compile excluded); return (best seconds of
+    `REPEAT` runs, u).
 
     The warm-up is the same call (same samples, so the same chunk shapes): a
     smaller warm-up would compile other shapes and leave the timed run to compile
     its own, which the first version of this benchmark did."""
     with tempfile.TemporaryDirectory() as tmp:
         datasets.generate(name, out=tmp, n_samples=n, seed=1, **params)  # warm-up
-        t0 = time.perf_counter()
-        path = datasets.generate(name, out=tmp, n_samples=n, seed=0, **params)
-        seconds = time.perf_counter() - t0
+        seconds = np.inf
+        for _ in range(REPEAT):  # the best of REPEAT, each writing a new file
+            t0 = time.perf_counter()
+            path = datasets.generate(name, out=tmp, n_samples=n, seed=0, **params)
+            seconds = min(seconds, time.perf_counter() - t0)
         with datasets.load(path) as ds:
             u = np.asarray(ds.u[: min(n, 64)])
     return seconds, u
@@ -141,13 +149,16 @@ def nrmse(pred: np.ndarray, true: np.ndarray) -> float:
 # ---------------------------------------------------------------- Exponax peers
 
 
-def exponax_rollout(stepper, u0: jax.Array, n_frames: int, substeps: int) -> jax.Array:
-    """Roll out `n_frames - 1` saved intervals of `substeps` steps, vmapped."""
+def exponax_rollout(stepper, n_frames: int, substeps: int):
+    """The jitted, vmapped rollout `(n, X) -> (n, n_frames, X)` of `n_frames - 1`
+    saved intervals of `substeps` steps. Build it once and time calls of it: a new
+    `jax.jit` per call compiles again (which the first versions of this benchmark
+    timed: 0.23 s against 0.03 s warm for 16 advection samples on the CPU)."""
     import exponax as ex
 
     step = ex.RepeatedStepper(stepper, substeps) if substeps > 1 else stepper
     roll = jax.jit(jax.vmap(ex.rollout(step, n_frames - 1, include_init=True)))
-    return roll(u0[:, None, :])[:, :, 0, :]
+    return lambda u0: roll(u0[:, None, :])[:, :, 0, :]
 
 
 def exponax_advection(n: int, nx: int, nt: int, beta: float):
@@ -157,7 +168,7 @@ def exponax_advection(n: int, nx: int, nt: int, beta: float):
     stepper = ex.stepper.Advection(1, 1.0, nx, dt, velocity=beta)
     x = np.arange(nx) / nx
     u0 = initial_conditions(n, solvers.Grid(nx, points="nodes"))
-    u, seconds = _timed(exponax_rollout, stepper, u0, nt, 1)
+    u, seconds = _timed(exponax_rollout(stepper, nt, 1), u0)
     return seconds, np.asarray(u), x
 
 
@@ -168,7 +179,7 @@ def exponax_burgers(n: int, nx: int, nt: int, nu: float, substeps: int):
     stepper = ex.stepper.Burgers(1, 1.0, nx, dt, diffusivity=nu / np.pi)
     x = np.arange(nx) / nx
     u0 = initial_conditions(n, solvers.Grid(nx, points="nodes"))
-    u, seconds = _timed(exponax_rollout, stepper, u0, nt, substeps)
+    u, seconds = _timed(exponax_rollout(stepper, nt, substeps), u0)
     return seconds, np.asarray(u), x
 
 
@@ -286,7 +297,7 @@ def burgers_reference(n: int, nx: int, nt: int, nu: float) -> tuple[np.ndarray, 
             dt = T_END / (nt - 1) / substeps
             stepper = ex.stepper.Burgers(1, 1.0, res, dt, diffusivity=nu / np.pi)
             u0 = initial_conditions(n, solvers.Grid(res, points="nodes"), jnp.float64)
-            u = exponax_rollout(stepper, u0, nt, substeps)
+            u = exponax_rollout(stepper, nt, substeps)(u0)
             finals.append(np.asarray(u[:, -1]))
     return finals[1], nrmse(finals[0], finals[1][:, ::2])
 
