@@ -6,6 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray, UInt32
 
 from .._checks import boolean, integer, real
+from .._random import flat_draw
 
 
 class FourierFeatures(eqx.Module):
@@ -63,7 +64,7 @@ class FourierFeatures(eqx.Module):
 
     def _draw(self, *, key: PRNGKeyArray) -> Float[Array, "m d"]:
         shape = (self.n_features, self.in_size)
-        return self.scale * jax.random.normal(key, shape, self.dtype)
+        return self.scale * flat_draw(jax.random.normal, key, shape, dtype=self.dtype)
 
     @property
     def frequencies(self) -> Float[Array, "m d"]:

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import integer, integers
+from .._random import flat_draw
 
 
 class SpectralConv(eqx.Module):
@@ -59,8 +60,8 @@ class SpectralConv(eqx.Module):
         shape = (n_corners, self.in_channels, self.out_channels, *self.modes)
         scale = 1.0 / (self.in_channels * self.out_channels)
         kr, ki = jax.random.split(key)
-        self.weights_real = scale * jax.random.uniform(kr, shape)
-        self.weights_imag = scale * jax.random.uniform(ki, shape)
+        self.weights_real = scale * flat_draw(jax.random.uniform, kr, shape)
+        self.weights_imag = scale * flat_draw(jax.random.uniform, ki, shape)
 
     @property
     def n_dims(self) -> int:
