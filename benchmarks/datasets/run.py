@@ -114,7 +114,7 @@ def ours(name: str, n: int, **params) -> tuple[float, np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp:
         datasets.generate(name, out=tmp, n_samples=n, seed=1, **params)  # warm-up
         seconds = np.inf
-        for _ in range(REPEAT):  # the best of REPEAT, each writing a new file
+        for _ in range(REPEAT):  # the best of REPEAT, each writing the file anew
             t0 = time.perf_counter()
             path = datasets.generate(name, out=tmp, n_samples=n, seed=0, **params)
             seconds = min(seconds, time.perf_counter() - t0)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 
 from sciml import datasets, solvers
 from sciml.datasets import _pipeline
@@ -27,30 +28,6 @@ def pdebench_samples(key):
 def sampler(n):
     """The first `n` <= 8 samples of the public sampler in float32, `(n, 64)`."""
     return np.asarray(pdebench_samples(jax.random.key(0))[1])[:n]
-
-
-def cole_hopf_pdebench(params, x, t, kappa, modes=512):
-    r"""Exact solution for a PDEBench initial condition without |.| or window
-    (tests/solvers/test_burgers.py derives it): the heat equation on the Fourier
-    series of $\phi_0 = \exp(-\tfrac{1}{2\kappa}\int_0^x u_0)$, $u = -2\kappa\phi_x/\phi$."""
-    s = float(params.sign)
-    amplitude, n, phase = (
-        np.asarray(v, float)
-        for v in (params.amplitudes, params.wavenumbers, params.phases)
-    )
-    grid = np.arange(modes) / modes
-    integral = sum(
-        s
-        * amplitude[j]
-        * (np.cos(phase[j]) - np.cos(2 * np.pi * n[j] * grid + phase[j]))
-        / (2 * np.pi * n[j])
-        for j in range(2)
-    )
-    phi0 = np.exp(-(integral - integral.min()) / (2 * kappa))
-    k = np.fft.fftfreq(modes, 1 / modes)
-    c = np.fft.fft(phi0) / modes * np.exp(-kappa * (2 * np.pi * k) ** 2 * t)
-    waves = np.exp(2j * np.pi * np.outer(x, k))
-    return -2 * kappa * (waves @ (2j * np.pi * k * c)).real / (waves @ c).real
 
 
 @pytest.mark.parametrize(
@@ -162,9 +139,9 @@ def test_generated_file_matches_cole_hopf(tmp_path):
     errors = []
     for i in smooth:
         one = jax.tree.map(lambda a, i=i: a[i], params)
-        start = cole_hopf_pdebench(one, x, 0.0, nu / np.pi)
+        start = references.cole_hopf_pdebench(one, x, 0.0, nu / np.pi)
         np.testing.assert_allclose(u[i, 0], start, atol=1e-6)  # the check's check
-        exact = cole_hopf_pdebench(one, x, 0.5, nu / np.pi)
+        exact = references.cole_hopf_pdebench(one, x, 0.5, nu / np.pi)
         errors.append(np.abs(u[i, -1] - exact).mean())
     assert max(errors) < 6e-5, errors
 

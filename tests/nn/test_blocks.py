@@ -6,15 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+import references
 
 from sciml.nn import MLP, FourierFeatures, SpectralConv, get_activation
 from sciml.training import fit, load_model, save_model
-
-
-def _normal(key, shape):
-    """`jax.random.normal(key, shape)`, bit for bit, drawn flat: XLA on CPU takes
-    seconds to compile a threefry draw of rank 3 or more, milliseconds for rank 1."""
-    return jax.random.normal(key, (int(np.prod(shape)),)).reshape(shape)
 
 
 def _jit_vmap_grad(model, x_batch):
@@ -166,7 +161,7 @@ def test_fourier_features_save_and_load(getkey, tmp_path, trainable):
 @pytest.mark.parametrize("modes,grid", [(5, (32,)), ((4, 3), (16, 12))])
 def test_spectral_conv_transforms(getkey, modes, grid):
     conv = SpectralConv(2, 3, modes, key=getkey())
-    out = _jit_vmap_grad(conv, _normal(getkey(), (4, 2, *grid)))
+    out = _jit_vmap_grad(conv, references.normal(getkey(), (4, 2, *grid)))
     assert out.shape == (4, 3, *grid)
 
 

@@ -3,14 +3,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 
 from sciml.operators import FNO, grid_coordinates, rollout
-
-
-def _normal(key, shape):
-    """`jax.random.normal(key, shape)`, bit for bit, drawn flat: XLA on CPU takes
-    seconds to compile a threefry draw of rank 3 or more, milliseconds for rank 1."""
-    return jax.random.normal(key, (int(np.prod(shape)),)).reshape(shape)
 
 
 @pytest.mark.parametrize(
@@ -18,7 +13,7 @@ def _normal(key, shape):
 )
 def test_fno_jit_vmap_grad(getkey, modes, grid, padding):
     fno = FNO(2, 3, modes, 8, 2, padding=padding, projection_width=8, key=getkey())
-    a = _normal(getkey(), (4, 2, *grid))
+    a = references.normal(getkey(), (4, 2, *grid))
     out = eqx.filter_jit(jax.vmap(fno))(a)
     assert out.shape == (4, 3, *grid)
     # One compiled gradient: eager autodiff of an FNO compiles every primitive apart.
@@ -76,7 +71,7 @@ def test_rollout_matches_python_loop():
 
 def test_rollout_of_fno_vmaps_and_differentiates(getkey):
     fno = FNO(1, 1, 4, width=4, n_layers=1, key=getkey())
-    u0 = _normal(getkey(), (3, 1, 16))
+    u0 = references.normal(getkey(), (3, 1, 16))
     traj = eqx.filter_jit(jax.vmap(lambda u: rollout(fno, u, 4)))(u0)
     assert traj.shape == (3, 4, 1, 16)
     g = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(rollout(m, u0[0], 3) ** 2)))(

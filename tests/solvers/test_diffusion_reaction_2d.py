@@ -16,9 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 
 from sciml import solvers
-from sciml._random import flat_draw
 from sciml.solvers._diffusion_reaction_2d import neumann_laplacian
 
 K = 5e-3
@@ -28,11 +28,6 @@ GRID = solvers.Grid(SHAPE, -0.125, 0.125)  # dx = 2/128, as PDEBench's
 RTOL, ATOL = 1e-11, 1e-13
 
 _TRACES = collections.Counter()
-
-
-def _normal(key, shape, dtype):
-    """`jax.random.normal(key, shape, dtype)`, bit for bit, compiled fast."""
-    return flat_draw(jax.random.normal, key, shape, dtype=dtype)
 
 
 @eqx.filter_jit
@@ -73,22 +68,6 @@ def test_laplacian_is_second_order_and_conservative(getkey):
         assert abs(float(rate.sum())) < 1e-10
 
 
-def _reaction_ode(uv0):
-    def ode(time, y, args):
-        return jnp.stack([y[0] - y[0] ** 3 - K - y[1], y[0] - y[1]])
-
-    return diffrax.diffeqsolve(
-        diffrax.ODETerm(ode),
-        diffrax.Dopri8(),
-        0.0,
-        5.0,
-        1e-3,
-        jnp.asarray(uv0),
-        saveat=diffrax.SaveAt(ts=jnp.asarray(TIMES)),
-        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12),
-    ).ys
-
-
 def _solver(du=1e-3, k=K):
     return solvers.DiffusionReaction2D(GRID, du, 5e-3, k, rtol=RTOL, atol=ATOL)
 
@@ -100,13 +79,7 @@ def _loss(args):
     return jnp.sum(weights * ys[-1] ** 2), (ys, ok)
 
 
-# One configuration only, so at most one trace whatever the parameter values. One
-# batched value-and-gradient compiles faster than a batched solve plus a gradient.
-_batched_value_and_grad = eqx.filter_jit(
-    eqx.debug.assert_max_traces(
-        eqx.filter_vmap(eqx.filter_value_and_grad(_loss, has_aux=True)), max_traces=1
-    )
-)
+_batched_value_and_grad = references.batched_value_and_grad(_loss)
 DU, H_D, H_U = 2e-3, 1e-7, 1e-6  # the gradient's point and the difference steps
 UNIFORM, RANDOM = 5, 6  # the members of the uniform-state and float32 tests
 
@@ -117,7 +90,7 @@ def _t32():
 
 def _random_field():
     """The float32 test's initial values, i.i.d. standard normal (float32)."""
-    return _normal(jax.random.key(7), (2, *SHAPE), jnp.float32)
+    return references.normal(jax.random.key(7), (2, *SHAPE), jnp.float32)
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +101,8 @@ def batch():
     the float32 test's field (both with PDEBench's parameters)."""
     with jax.enable_x64(True):
         key = jax.random.key(3)
-        uv0 = 0.5 * _normal(key, (2, *SHAPE), jnp.float64)
-        v = _normal(jax.random.fold_in(key, 1), uv0.shape, jnp.float64)
+        uv0 = 0.5 * references.normal(key, (2, *SHAPE), jnp.float64)
+        v = references.normal(jax.random.fold_in(key, 1), uv0.shape, jnp.float64)
         uniform = jnp.stack([jnp.full(SHAPE, 0.8), jnp.full(SHAPE, -0.3)]).astype(float)
         rand = jnp.asarray(_random_field(), jnp.float64)
         dus = jnp.array([DU, DU + H_D, DU - H_D, DU, DU, 1e-3, 1e-3])

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 from scipy.optimize import brentq
 
 from sciml import solvers
@@ -107,13 +108,7 @@ def _loss(args):
     return jnp.sum(weights * ys[-1, 0] ** 2), (ys, ok)
 
 
-# One configuration only, so at most one trace whatever the parameter values. One
-# batched value-and-gradient compiles faster than a batched solve plus a gradient.
-_batched_value_and_grad = eqx.filter_jit(
-    eqx.debug.assert_max_traces(
-        eqx.filter_vmap(eqx.filter_value_and_grad(_loss, has_aux=True)), max_traces=1
-    )
-)
+_batched_value_and_grad = references.batched_value_and_grad(_loss)
 D0, K_F, H_D, H_U = 2e-3, 3.5e-4, 2e-6, 1e-5  # the gradient's point and steps
 
 

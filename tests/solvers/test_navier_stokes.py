@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 from scipy.special import ive
 
 from sciml import solvers
@@ -135,12 +136,7 @@ def _loss(args):
     return jnp.sum(WEIGHTS * frames[-1, 0] ** 2), frames
 
 
-# One configuration only, so at most one trace whatever the parameter values.
-_batched_value_and_grad = eqx.filter_jit(
-    eqx.debug.assert_max_traces(
-        eqx.filter_vmap(eqx.filter_value_and_grad(_loss, has_aux=True)), max_traces=1
-    )
-)
+_batched_value_and_grad = references.batched_value_and_grad(_loss)
 NU, H = 1e-2, 1e-6  # the gradient's point and the difference step
 
 
