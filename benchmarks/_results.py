@@ -1,6 +1,10 @@
 """The results file every benchmark writes (see DESIGN.md, "Results files").
 
-`benchmarks/<name>/results/<scale>-<device-slug>.json` and a Markdown table beside it.
+Each run writes a new file and never erases an earlier one:
+`benchmarks/<name>/results/<scale>-<device-slug>/<UTC date>-<commit>.json`, with a
+Markdown table beside it. The folder is the history of that benchmark, scale and
+device; `benchmarks._report` reads the latest run of each and the spread across
+them.
 """
 
 import datetime
@@ -102,10 +106,20 @@ def write_results(
         "timings": timings,
         **(extra or {}),
     }
-    path = out_dir / f"{scale}-{slug(device)}.json"
+    path = out_dir / f"{scale}-{slug(device)}" / run_file_name(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():  # two runs in one second on one commit: keep both
+        path = path.with_name(f"{path.stem}-{os.getpid()}.json")
     path.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
     path.with_suffix(".md").write_text(markdown(data))
     return path
+
+
+def run_file_name(data: dict[str, Any]) -> str:
+    """`<date>-<commit>.json` for a results dict: sorting the names sorts the runs
+    by time (the date is UTC, ISO 8601 without separators)."""
+    stamp = re.sub(r"[^0-9T]", "", data["date"].split("+")[0])
+    return f"{stamp}Z-{data['commit'][:12]}.json"
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ _SUBMODULES = (
     "convergence",
     "datasets",
     "integrators",
+    "interop",
     "metrics",
     "nn",
     "operators",

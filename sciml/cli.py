@@ -21,7 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # A command that passes arguments on (`sciml bench NAME --steps 20`) sets
+    # `passthrough`; any other command refuses what it does not know.
+    args, rest = parser.parse_known_args(argv)
+    if rest and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.passed_on = rest
     return args.func(args)
 
 

@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "sciml.datasets",
     "sciml.solvers",
     "sciml.plotting",
+    "sciml.interop",
 ]
 
 

@@ -18,7 +18,7 @@ training integrator (forward Euler, classic RK4) and each training step dt_train
 4. time the whole sweep (one compiled vmapped call per solver) beside the same sweep
    done step size by step size in Python loops.
 
-Results: `benchmarks/convergence/results/<scale>-<device>.json` and `.md`; see the
+Results: `benchmarks/convergence/results/<scale>-<device>/<date>-<commit>.json` (one file a run, and its `.md`); see the
 README for the table's columns. `SCIML_BENCH_STEPS` (or `--steps`) overrides the
 training steps, e.g. to smoke-test `paper` on a CPU.
 """

@@ -24,7 +24,7 @@ For each PDE, in one run on one machine:
   copy bandwidth of this machine;
 - **host memory**: peak resident memory of a subprocess writing `n_memory` samples.
 
-Results: `benchmarks/datasets/results/<scale>-<device>.json` and `.md`.
+Results: `benchmarks/datasets/results/<scale>-<device>/<date>-<commit>.json` (one file a run, and its `.md`).
 """
 
 import argparse

@@ -8,9 +8,10 @@ advection data it generates, and the ODE-Net's convergence verdict with its
 plateau. The wall time is the whole command's, install excluded. There is one
 scale (the demo's own sizes), recorded as `quick`.
 
-Results: `benchmarks/demo/results/quick-<device>.json` and `.md`.
+Results: `benchmarks/demo/results/quick-<device>/<date>-<commit>.json` (one file a run, and its `.md`).
 """
 
+import argparse
 import json
 import subprocess
 import sys
@@ -37,7 +38,10 @@ def _row(metric, value, model, variant, **extra):
     }
 
 
-def main() -> Path:
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=["quick"], default="quick")
+    parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "sciml.cli", "demo", "--out", tmp]
         t0 = time.perf_counter()

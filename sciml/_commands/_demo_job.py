@@ -32,30 +32,6 @@ PENDULUM_DT, PENDULUM_STEPS, ODE_TRAIN_STEPS = 0.1, 20, 3000
 CONV_T1 = 1.6
 
 
-def _plot_losses(runs: dict[str, list[dict]], path: pathlib.Path) -> None:
-    fig, axes = plotting.figure(size=(5.5, 3.5))
-    ax = axes[0, 0]
-    for name, history in runs.items():
-        ax.semilogy(
-            [r["step"] for r in history], [r["loss"] for r in history], label=name
-        )
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (MSE)")
-    ax.legend()
-    plotting.save(fig, path)
-
-
-def _plot_rollout(x, truth, pred, times, path: pathlib.Path) -> None:
-    fig, axes = plotting.figure(1, 3, size=(11, 3.2))
-    for k, ax in zip([1, len(times) // 2, len(times) - 1], axes[0], strict=True):
-        ax.plot(x, truth[k], "k-", label="truth")
-        ax.plot(x, pred[k], "r--", label="FNO rollout")
-        ax.set_title(f"t = {times[k]:.2f}")
-        ax.set_xlabel("x")
-    axes[0, 0].legend()
-    plotting.save(fig, path)
-
-
 def _mse_loss(model, batch, key):
     del key
     pred = jax.vmap(model)(batch["input"])
@@ -107,7 +83,15 @@ def run_fno(out: pathlib.Path, seed: int, progress: bool) -> dict:
     pred = np.asarray(predict(test[:, 0]))  # (N_test, T-1, C, X)
     truth = test[:, 1:]
     score = float(metrics.nrmse(pred, truth, spatial_axes=-1))
-    _plot_rollout(x, truth[0, :, 0], pred[0, :, 0], t[1:], out / "fno_rollout.png")
+    plotting.rollout(
+        pred[0],
+        truth[0],
+        out / "fno_rollout.png",
+        times=t[1:],
+        x=x,
+        labels=("FNO rollout", "truth"),
+        title=f"held-out sample 0 (test-set rollout nRMSE {score:.4f})",
+    )
     return {
         "file": str(path),
         "nrmse_rollout": score,
@@ -248,9 +232,11 @@ def main(
     print(f"FNO held-out rollout nRMSE: {fno['nrmse_rollout']:.4f}")
     ode = run_odenet(out, seed, progress)
     print(f"ODE-Net convergence test: {ode['report']}")
-    _plot_losses(
-        {"FNO (advection)": fno["history"], "ODE-Net (pendulum)": ode["history"]},
+    plotting.training_curves(  # from the runs' metrics.jsonl
+        {"FNO (advection)": out / "fno", "ODE-Net (pendulum)": out / "odenet"},
         out / "loss.png",
+        metrics=False,  # the one metric, mse, is the loss itself
+        title="training loss (MSE)",
     )
     wall = time.perf_counter() - start
     _write_report(out, fno, ode, wall)

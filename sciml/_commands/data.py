@@ -180,12 +180,27 @@ def _ranges(u: Any) -> list[tuple[float, float, float, int]]:
     ]
 
 
+_COEFFICIENT_NAMES = {"nu": "permeability a (nu)"}  # PDEBench's Darcy field
+
+
+def _coefficient_fields(ds: Any) -> list[str]:
+    """The per-sample fields on the solution's grid (Darcy's permeability `nu`),
+    drawn beside the solution."""
+    grid = tuple(ds.spatial_shape)
+    return [
+        key
+        for key, field in ds.fields.items()
+        if tuple(d for d in field.shape[1:] if d != 1) == grid
+    ]
+
+
 def _plot(ds: Any, out: Path) -> None:
-    from sciml import plotting
+    from sciml import datasets, plotting
 
     picks = list(range(min(3, ds.n_samples)))
-    frames = sorted({int(k) for k in np.linspace(0, ds.n_t - 1, min(4, ds.n_t))})
+    out.parent.mkdir(parents=True, exist_ok=True)
     if len(ds.spatial_shape) == 1:
+        frames = sorted({int(k) for k in np.linspace(0, ds.n_t - 1, min(4, ds.n_t))})
         fig, axes = plotting.figure(1, len(picks), size=(4 * len(picks), 3))
         for ax, s in zip(axes[0], picks, strict=True):
             sample = ds.u[s, :, :, 0]
@@ -194,19 +209,29 @@ def _plot(ds: Any, out: Path) -> None:
             ax.set_title(f"sample {s}")
             ax.set_xlabel("x")
         axes[0, 0].legend(fontsize="small")
-    else:
-        size = (2.6 * len(frames), 2.4 * len(picks))
-        fig, axes = plotting.figure(len(picks), len(frames), size=size)
-        for row, s in enumerate(picks):
-            for col, k in enumerate(frames):
-                ax = axes[row, col]
-                ax.imshow(ds.u[s, k, :, :, 0].T, origin="lower", cmap="viridis")
-                ax.set_title(f"sample {s}, t = {ds.t[k]:.3g}", fontsize="small")
-                ax.set_xticks([])
-                ax.set_yticks([])
-    fig.suptitle(f"{ds.path.name} (channel 0)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plotting.save(fig, out, dpi=100)
+        fig.suptitle(f"{ds.path.name} (channel 0)")
+        plotting.save(fig, out, dpi=100)
+        return
+    solution = list(datasets.channel_first(ds.u[: len(picks)]))  # (T, C, X, Y) each
+    keys = _coefficient_fields(ds)
+    coefficient = None
+    if keys:
+        grid = tuple(ds.spatial_shape)
+        coefficient = [
+            np.stack([np.asarray(ds.fields[k][s]).reshape(grid) for k in keys])
+            for s in picks
+        ]
+    plotting.field_preview(
+        solution,
+        coefficient,
+        out,
+        x=ds.x,
+        y=ds.y,
+        times=ds.t if ds.n_t > 1 else None,
+        coefficient_names=[_COEFFICIENT_NAMES.get(k, k) for k in keys] or None,
+        title=ds.path.name,
+        dpi=100,
+    )
 
 
 def _run_info(args: argparse.Namespace) -> int:

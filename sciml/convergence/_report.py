@@ -96,43 +96,20 @@ class SolverSweep(_Verdict):
     def __str__(self) -> str:
         return f"{self.verdict} ({self.solver}, order {self.order}): {self.reason}"
 
-    def _draw(self, ax) -> None:
-        """Draw this sweep on a matplotlib axes."""
-        dts = self.dts
+    def _curve(self) -> tuple[np.ndarray, int | None]:
+        """The curve drawn for this sweep (the errors, else the Richardson
+        self-differences) and the index the reference slope goes through (the
+        first point of the fit window)."""
         if self.errors is not None:
-            curve, label = self.errors, "model"
+            curve = np.asarray(self.errors, dtype=float)
         else:
-            curve = np.full(len(dts), np.nan)
+            curve = np.full(len(self.dts), np.nan)
             if self.richardson is not None:
                 curve[:-1] = self.richardson.differences
-            label = "model |y(dt) - y(dt/r)|"
         finite = np.isfinite(curve) & (curve > 0)
-        ax.loglog(dts[finite], curve[finite], "o-", color="tab:blue", label=label)
-        if self.reference_errors is not None:
-            ref = self.reference_errors
-            ok = np.isfinite(ref) & (ref > 0)
-            ax.loglog(dts[ok], ref[ok], "s--", color="tab:green", alpha=0.7,
-                      label="true dynamics")  # fmt: skip
-        if finite.any():
-            window = self.window if self.window is not None else finite
-            anchor = np.flatnonzero(window & finite)
-            j = anchor[0] if anchor.size else int(np.flatnonzero(finite)[0])
-            slope = curve[j] * (dts / dts[j]) ** self.order
-            ax.loglog(dts, slope, "k:", label=f"slope {self.order}")
-            top = np.nanmax(curve[finite])
-            bottom = np.nanmin(curve[finite])
-            ax.set_ylim(max(bottom / 10, 1e-17), top * 10)
-        if self.nan_dts:
-            y = ax.get_ylim()[1] / 3
-            ax.plot(self.nan_dts, [y] * len(self.nan_dts), "rx", label="NaN/inf")
-        if self.dt_train is not None:
-            ax.axvline(self.dt_train, color="gray", ls="--", label="dt_train")
-        if self.plateau is not None:
-            ax.axhline(self.plateau, color="tab:red", ls=":", label="plateau")
-        ax.set_xlabel("step size dt")
-        ax.set_ylabel("error at t1" if self.errors is not None else "self-difference")
-        ax.set_title(f"{self.solver} (p={self.order}): {self.verdict}", fontsize=9)
-        ax.legend(fontsize=6)
+        window = finite if self.window is None else np.asarray(self.window) & finite
+        anchor = np.flatnonzero(window)
+        return curve, int(anchor[0]) if anchor.size else None
 
 
 def _measured(s: SolverSweep) -> str:
@@ -233,19 +210,36 @@ class ConvergenceReport(_Verdict):
         out["sweeps"] = {k: v.to_dict() for k, v in self.sweeps.items()}
         return out
 
-    def plot(self, path, title: str | None = None) -> None:
+    def plot(self, path=None, title: str | None = None):
         """Draw error against step size on log-log axes, one panel per solver, with
-        the reference slope $\\Delta t^p$, the true dynamics through the same solver,
-        the training step, the plateau and any NaN step sizes."""
+        the reference slope $\\Delta t^p$, the true dynamics through the same solver
+        (kept within the axes), the training step, the plateau and any NaN step
+        sizes (through `sciml.plotting.convergence`).
+
+        **Arguments:**
+
+        - `path`: write the figure there as PNG (None: only return it).
+        - `title`: the figure's title (default: the verdict).
+
+        **Returns:** the `matplotlib.figure.Figure`.
+        """
         from .. import plotting
 
-        n = len(self.sweeps)
-        cols = min(n, 3)
-        rows = -(-n // cols)
-        fig, axes = plotting.figure(rows, cols, size=(4.2 * cols, 3.4 * rows))
-        for ax, sweep in zip(axes.flat, self.sweeps.values(), strict=False):
-            sweep._draw(ax)
-        for ax in list(axes.flat)[n:]:
-            ax.axis("off")
-        fig.suptitle(title or f"convergence test: {self.verdict}", fontsize=10)
-        plotting.save(fig, path)
+        sweeps = list(self.sweeps.values())
+        curves = {s.solver: s._curve() for s in sweeps}
+        measured = sweeps[0].errors is not None
+        return plotting.convergence(
+            self.dts,
+            {name: curve for name, (curve, _) in curves.items()},
+            path,
+            orders={s.solver: s.order for s in sweeps},
+            anchors={name: anchor for name, (_, anchor) in curves.items()},
+            true_errors={s.solver: s.reference_errors for s in sweeps},
+            plateau={s.solver: s.plateau for s in sweeps},
+            failed={s.solver: list(s.nan_dts) for s in sweeps},
+            marks={"dt_train": self.dt_train},
+            label="model" if measured else "model |y(dt) - y(dt/r)|",
+            ylabel="error at t1" if measured else "self-difference",
+            titles={s.solver: f"{s.solver} (p={s.order}): {s.verdict}" for s in sweeps},
+            title=title or f"convergence test: {self.verdict}",
+        )

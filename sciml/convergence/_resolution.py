@@ -52,26 +52,31 @@ class ResolutionReport(_Verdict):
     def __str__(self) -> str:
         return f"{self.verdict}: {self.reason}"
 
-    def plot(self, path, title: str | None = None) -> None:
-        """Error against grid size on log-log axes, with the training grid."""
+    def plot(self, path=None, title: str | None = None):
+        """Error against grid size on log-log axes, with the fitted rate and the
+        training grid (through `sciml.plotting.convergence`).
+
+        **Arguments:**
+
+        - `path`: write the figure there as PNG (None: only return it).
+        - `title`: the panel's title (default: the verdict).
+
+        **Returns:** the `matplotlib.figure.Figure`.
+        """
         from .. import plotting
 
-        fig, axes = plotting.figure(size=(5, 3.6))
-        ax = axes[0, 0]
-        ok = np.isfinite(self.errors) & (self.errors > 0)
-        ax.loglog(self.grids[ok], self.errors[ok], "o-", label="model")
-        if np.isfinite(self.observed_rate) and self.window.any():
-            j = int(np.flatnonzero(self.window)[0])
-            rate = self.observed_rate
-            line = self.errors[j] * (self.grids[j] / self.grids) ** rate
-            ax.loglog(self.grids, line, "k:", label=f"rate {rate:.2f}")
-        if self.train_grid is not None:
-            ax.axvline(self.train_grid, color="gray", ls="--", label="training grid")
-        ax.set_xlabel("grid points per axis n")
-        ax.set_ylabel("relative L2 error")
-        ax.set_title(title or f"resolution test: {self.verdict}", fontsize=9)
-        ax.legend(fontsize=7)
-        plotting.save(fig, path)
+        fitted = np.isfinite(self.observed_rate) and self.window.any()
+        return plotting.convergence(
+            self.grids,
+            {"model": self.errors},
+            path,
+            orders=self.observed_rate if fitted else None,
+            anchors=int(np.flatnonzero(self.window)[0]) if fitted else None,
+            marks={"training grid": self.train_grid},
+            resolution=True,
+            ylabel="relative L2 error",
+            titles={"model": title or f"resolution test: {self.verdict}"},
+        )
 
 
 def _relative_errors(pred: np.ndarray, ref: np.ndarray) -> float:

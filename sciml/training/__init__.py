@@ -1,4 +1,5 @@
-"""Training: a compiled step, the `fit` loop, checkpoints, logs and model files.
+"""Training: a compiled step, the `fit` loop, validation, checkpoints, logs, model
+files, per-channel normalisation and parameter counts.
 
 Generic over any equinox module: nothing here imports sciml's model code. A loss is
 a plain function `loss_fn(model, batch, key) -> (scalar_loss, metrics_dict)`; the
@@ -12,6 +13,7 @@ from ._fit import (
     NonFiniteLossError as NonFiniteLossError,
     fit as fit,
 )
+from ._normalise import Normalised as Normalised, Normaliser as Normaliser
 from ._serialise import (
     load_model as load_model,
     model_spec as model_spec,
@@ -22,16 +24,21 @@ from ._step import (
     init_train_state as init_train_state,
     make_step as make_step,
 )
+from ._summary import count_parameters as count_parameters, summary as summary
 
 __all__ = [
     "Checkpoints",
     "FitResult",
     "NonFiniteLossError",
+    "Normalised",
+    "Normaliser",
     "TrainState",
+    "count_parameters",
     "fit",
     "init_train_state",
     "load_model",
     "make_step",
     "model_spec",
     "save_model",
+    "summary",
 ]

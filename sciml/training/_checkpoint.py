@@ -2,6 +2,8 @@
 
 The pytree structure is not stored: on restore it comes from the live model and
 optimizer, and the stored leaves are checked against it (count, shapes, dtypes).
+A checkpoint may also hold the best-on-validation model so far (its arrays, step
+and validation loss), so that a resumed `fit` continues with the same best.
 """
 
 import pathlib
@@ -17,6 +19,7 @@ import sciml
 
 from .._checks import integer
 from ._step import TrainState
+from ._validate import Best
 
 _FORMAT = "sciml-train-state"
 _FORMAT_VERSION = 1
@@ -89,12 +92,15 @@ class Checkpoints:
         """Return the folder of the checkpoint at `step`."""
         return self.directory / str(step)
 
-    def save(self, state: TrainState) -> pathlib.Path:
+    def save(self, state: TrainState, *, best: Best | None = None) -> pathlib.Path:
         """Write `state` (asynchronously; arrays are copied to the host first).
 
         **Arguments:**
 
         - `state`: a finite train state; the caller checks `bad_step`.
+        - `best`: the best-on-validation model so far, as `(model, step,
+            val_loss)` with `model` of the same structure as `state.model`, or
+            `None` (nothing is stored).
 
         **Returns:**
 
@@ -109,11 +115,20 @@ class Checkpoints:
             "key_impl": str(jax.random.key_impl(state.key)),
             "leaves": [_leaf_spec(x) for x in leaves],
             "sciml_version": sciml.__version__,
+            "best": None,
         }
         arrays = {
             "leaves": [_to_host(x) for x in leaves],
             "key": _to_host(state.key),
         }
+        if best is not None:
+            best_leaves = jax.tree.leaves(eqx.filter(best.model, eqx.is_array))
+            meta["best"] = {
+                "step": int(best.step),
+                "val_loss": float(best.val_loss),
+                "leaves": [_leaf_spec(x) for x in best_leaves],
+            }
+            arrays["best"] = [_to_host(x) for x in best_leaves]
         self._manager.save(
             step,
             args=ocp.args.Composite(
@@ -134,6 +149,24 @@ class Checkpoints:
         **Returns:**
 
         The restored `TrainState`, with `bad_step = -1`.
+        """
+        return self.restore_with_best(template, step)[0]
+
+    def restore_with_best(
+        self, template: TrainState, step: int | None = None
+    ) -> tuple[TrainState, Best | None]:
+        """Load a checkpoint and the best-on-validation model stored with it.
+
+        **Arguments:**
+
+        - `template`: as for `restore`.
+        - `step`: which checkpoint (default the latest).
+
+        **Returns:**
+
+        `(state, best)`: the restored `TrainState` (with `bad_step = -1`) and
+        `best = (model, step, val_loss)`, or `None` if the checkpoint holds no
+        best model.
         """
         if step is None:
             step = self.latest_step()
@@ -164,27 +197,37 @@ class Checkpoints:
                 f"the same model hyper-parameters and optimizer as the run that "
                 f"wrote it, or use a new `run_dir`."
             )
-        new_leaves = []
-        for spec, like, stored in zip(expected, leaves, arrays["leaves"], strict=True):
-            if spec[1].startswith("key<"):
-                new_leaves.append(
-                    jax.random.wrap_key_data(
-                        jnp.asarray(stored), impl=jax.random.key_impl(like)
-                    )
-                )
-            else:
-                new_leaves.append(jnp.asarray(stored, dtype=like.dtype))
+        new_leaves = _from_host(expected, leaves, arrays["leaves"])
         model, opt_state = eqx.combine(jax.tree.unflatten(treedef, new_leaves), rest)
         key = jax.random.wrap_key_data(
             jnp.asarray(arrays["key"]), impl=meta["key_impl"]
         )
-        return TrainState(
+        state = TrainState(
             model=model,
             opt_state=opt_state,
             step=jnp.asarray(meta["step"], dtype=jnp.int32),
             key=key,
             bad_step=jnp.asarray(-1, dtype=jnp.int32),
         )
+        return state, self._best(meta, arrays, template.model, step)
+
+    def _best(self, meta: dict, arrays: dict, like: Any, step: int) -> Best | None:
+        stored = meta.get("best")
+        if stored is None:
+            return None
+        like_arrays, like_rest = eqx.partition(like, eqx.is_array)
+        like_leaves, treedef = jax.tree.flatten(like_arrays)
+        expected = [_leaf_spec(x) for x in like_leaves]
+        if [[list(s), d] for s, d in stored["leaves"]] != expected:
+            raise ValueError(
+                f"The best model stored in the checkpoint at {self.path(step)} does "
+                f"not fit the given model ({_describe(stored['leaves'])} against "
+                f"{_describe(expected)}). Fix: resume with the same model "
+                f"hyper-parameters as the run that wrote it, or use a new `run_dir`."
+            )
+        new_leaves = _from_host(expected, like_leaves, arrays["best"])
+        model = eqx.combine(jax.tree.unflatten(treedef, new_leaves), like_rest)
+        return Best(model=model, step=stored["step"], val_loss=stored["val_loss"])
 
     def wait(self) -> None:
         """Block until pending saves are on disk."""
@@ -194,6 +237,17 @@ class Checkpoints:
         """Finish pending saves and release the manager."""
         self._manager.wait_until_finished()
         self._manager.close()
+
+
+def _from_host(specs: list, like: list, stored: list) -> list:
+    out = []
+    for spec, template, array in zip(specs, like, stored, strict=True):
+        if spec[1].startswith("key<"):
+            impl = jax.random.key_impl(template)
+            out.append(jax.random.wrap_key_data(jnp.asarray(array), impl=impl))
+        else:
+            out.append(jnp.asarray(array, dtype=template.dtype))
+    return out
 
 
 def _describe(specs: list, limit: int = 4) -> str:

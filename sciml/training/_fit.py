@@ -1,11 +1,12 @@
-"""The `fit` loop: batches, logging, progress, checkpoints, resume, NaN guard."""
+"""The `fit` loop: batches, logging, progress, validation, checkpoints, resume, NaN
+guard."""
 
 import dataclasses
-import itertools
 import math
 import pathlib
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import equinox as eqx
@@ -13,12 +14,16 @@ import jax
 import numpy as np
 import optax
 from jaxtyping import PyTree
+from tqdm.auto import tqdm
 
 from .._checks import boolean, integer
+from ._batches import _batch_source, _check_batch, _describe_leaves, _signature
 from ._checkpoint import Checkpoints
 from ._log import MetricsLog, Progress, logger
 from ._serialise import save_model
 from ._step import LossFn, TrainState, _make_step, init_train_state
+from ._summary import summary
+from ._validate import BEST_MODEL_FILE, Best, Validator
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -52,7 +57,8 @@ class FitResult:
 
     **Arguments:**
 
-    - `model`: the trained model.
+    - `model`: the trained model: the final one, or the best on validation if
+        `fit` was called with `return_best=True`.
     - `opt_state`: the final optimizer state.
     - `step`: the final step (equal to `steps`).
     - `history`: the records logged by this call, as written to `metrics.jsonl`.
@@ -60,7 +66,13 @@ class FitResult:
         0 if a resumed run had nothing left to do).
     - `state`: the final `TrainState` (to continue with `make_step`).
     - `checkpoint`: the folder of the last checkpoint, or `None`.
-    - `model_path`: the `save_model` file written at the end, or `None`.
+    - `model_path`: the `save_model` file of the final model, or `None`.
+    - `best_model`: the model with the lowest validation loss, or `None` without
+        `validation`.
+    - `best_step`: the step `best_model` was evaluated at, or `None`.
+    - `best_val_loss`: its validation loss, or `None`.
+    - `best_model_path`: the `save_model` file of `best_model`
+        (`run_dir/best_model.eqx`), or `None`.
     """
 
     model: PyTree
@@ -71,88 +83,10 @@ class FitResult:
     state: TrainState
     checkpoint: pathlib.Path | None = None
     model_path: pathlib.Path | None = None
-
-
-def _signature(batch: Any) -> tuple:
-    # Cheap enough to run every step: no key paths unless there is a mismatch.
-    leaves, treedef = jax.tree.flatten(batch)
-    return treedef, tuple(
-        (x.shape, x.dtype) if eqx.is_array(x) else (type(x), x) for x in leaves
-    )
-
-
-def _describe_leaves(batch: Any) -> list[tuple[str, str]]:
-    out = []
-    for path, x in jax.tree_util.tree_flatten_with_path(batch)[0]:
-        name = jax.tree_util.keystr(path) or "<batch>"
-        if eqx.is_array(x):
-            out.append((name, f"{x.dtype}{list(x.shape)}"))
-        else:
-            out.append((name, f"non-array {type(x).__name__} {x!r}"))
-    return out
-
-
-def _check_batch(
-    step: int, expected: tuple, first: list[tuple[str, str]], batch: Any
-) -> None:
-    got = _signature(batch)
-    if got == expected:
-        return
-    if expected[0] != got[0]:
-        detail = f"expected structure {expected[0]}, got {got[0]}"
-        got_spec = _describe_leaves(batch)
-    else:
-        got_spec = _describe_leaves(batch)
-        diffs = [
-            f"{name}: expected {e}, got {g}"
-            for (name, e), (_, g) in zip(first, got_spec, strict=True)
-            if e != g
-        ]
-        detail = "; ".join(diffs)
-    fix = (
-        "use equal-sized batches, e.g. drop the remainder so every batch has the "
-        "same leading size"
-    )
-    if any("non-array" in s for _, s in got_spec):
-        fix += ", and pass numbers that change between batches as arrays"
-    raise ValueError(
-        f"The batch at step {step} differs from the first batch ({detail}). Every "
-        f"batch must have the same structure, shapes and dtypes, or the step would "
-        f"recompile. Fix: {fix}."
-    )
-
-
-def _batch_source(
-    batches: Iterable[Any] | Callable[[int], Any], start: int
-) -> Callable[[int], Any]:
-    if hasattr(batches, "__iter__"):
-        iterator: Iterator[Any] = iter(batches)
-        skipped = sum(1 for _ in itertools.islice(iterator, start))
-        if skipped < start:
-            raise ValueError(
-                f"Resuming at step {start} needs to skip {start} batches, but "
-                f"`batches` ran out after {skipped}. Fix: pass the same iterable as "
-                f"the original run (a deterministic one, rebuilt from the start)."
-            )
-
-        def get(step: int) -> Any:
-            try:
-                return next(iterator)
-            except StopIteration:
-                raise ValueError(
-                    f"`batches` ran out at step {step}. Fix: provide at least "
-                    f"`steps` batches, e.g. loop over epochs in a generator, or "
-                    f"pass a callable `step -> batch`."
-                ) from None
-
-        return get
-    if callable(batches):
-        return batches
-    raise TypeError(
-        f"Expected `batches` to be an iterable of batches or a callable "
-        f"`step -> batch`, got {type(batches).__name__}. Fix: pass a list, a "
-        f"generator or a function."
-    )
+    best_model: PyTree = None
+    best_step: int | None = None
+    best_val_loss: float | None = None
+    best_model_path: pathlib.Path | None = None
 
 
 def _non_finite_error(
@@ -193,8 +127,9 @@ def _non_finite_error(
 
 def _setup_run(
     ckpts: Checkpoints, state: TrainState, *, key: Any, resume: bool, steps: int
-) -> tuple[TrainState, int]:
-    """Restore the latest checkpoint if asked to; return the state and start step."""
+) -> tuple[TrainState, int, Best | None]:
+    """Restore the latest checkpoint if asked to; return the state, the start step
+    and the best-on-validation model stored with the checkpoint."""
     latest = ckpts.latest_step()
     run_dir = ckpts.directory.parent
     if latest is None:
@@ -203,7 +138,7 @@ def _setup_run(
                 "resume=True but no checkpoint in %s; starting from scratch.",
                 ckpts.directory,
             )
-        return state, 0
+        return state, 0, None
     if not resume:
         raise ValueError(
             f"{run_dir} already holds checkpoints (steps {ckpts.steps()}) and "
@@ -211,7 +146,7 @@ def _setup_run(
             f"or a new or empty `run_dir`."
         )
     given_key = state.key
-    state = ckpts.restore(state, latest)
+    state, best = ckpts.restore_with_best(state, latest)
     start = int(state.step)
     if start > steps:
         raise ValueError(
@@ -226,7 +161,27 @@ def _setup_run(
             "The `key` passed to fit differs from the one in the checkpoint; "
             "using the checkpoint's key so the run stays reproducible."
         )
-    return state, start
+    return state, start, best
+
+
+def _record(
+    done: int, n: int, losses: list, metrics: list, begin: float, last: float
+) -> dict:
+    """The log record of the `n` steps up to `done`, timed from `begin` (the start
+    of the call) and `last` (the previous record)."""
+    host_losses, host_metrics = jax.device_get((losses, metrics))
+    now = time.perf_counter()  # after the transfer, which waits for the steps
+    return {
+        "step": done,
+        "loss": float(np.mean(host_losses)),
+        "metrics": {
+            k: float(np.mean([m[k] for m in host_metrics]))
+            for k in (host_metrics[0] if host_metrics else {})
+        },
+        "steps_per_s": n / max(now - last, 1e-12),
+        "elapsed_s": now - begin,
+        "time": time.time(),
+    }
 
 
 def fit(
@@ -243,26 +198,51 @@ def fit(
     keep: int = 3,
     resume: bool = False,
     progress: bool = True,
+    validation: Any = None,
+    validate_every: int | None = None,
+    return_best: bool = False,
 ) -> FitResult:
     """Train an equinox model with optax: one compiled step, logs, checkpoints.
 
     Step `i` (counting from 0) uses batch `i` and the key
     `jax.random.fold_in(key, i)`, so a run is deterministic, and a resumed run is
-    bit-identical to an uninterrupted one on CPU (given the same batches).
+    bit-identical to an uninterrupted one on CPU (given the same batches). At
+    start the model's [`sciml.training.summary`][] (its parameter count) is
+    printed to stderr above the progress bar (with `progress=False`, logged at
+    INFO level on the `sciml.training` logger instead).
+
+    Validation: with `validation`, every `validate_every` steps and at the end
+    the model is evaluated on the held-out batches with the same `loss_fn`, by
+    one compiled function that takes no gradient. Batch `j` gets the fixed key
+    `jax.random.fold_in(jax.random.fold_in(key, 2**32 - 1), j)` (the same at
+    every evaluation). `val_loss` and `val_metrics` are the means over the
+    batches (each batch weighs the same). The model with the lowest `val_loss`
+    so far is kept (a copy, on the device) and returned as `best_model`; the
+    returned `model` stays the final one (the one whose test error is reported)
+    unless `return_best=True`. A run resumed after a crash validates at the same
+    steps as an uninterrupted one and ends with the same best; a run split on
+    purpose into calls with growing `steps` also validates at the end of each
+    call, as it also logs there.
 
     With a `run_dir`:
 
-    - `run_dir/metrics.jsonl` gets one JSON line each `log_every` steps and at
-        the end: `step`, `loss` (mean over the interval), `metrics` (means of the
-        loss function's metrics), `steps_per_s`, `elapsed_s` (since this call
-        started) and `time` (Unix time). A resumed run drops lines written after
-        the checkpoint it resumes from and appends.
+    - `run_dir/metrics.jsonl` gets one JSON line each `log_every` steps, each
+        validation and at the end: `step`, `loss` (mean over the interval),
+        `metrics` (means of the loss function's metrics), `steps_per_s`,
+        `elapsed_s` (since this call started), `time` (Unix time), and at
+        validation steps `val_loss` and `val_metrics`. A resumed run drops lines
+        written after the checkpoint it resumes from and appends.
     - `run_dir/checkpoints/<step>` holds orbax checkpoints every
         `checkpoint_every` steps and at the end; the last `keep` are kept. Each is
-        written to a temporary folder and renamed when complete.
+        written to a temporary folder and renamed when complete. With validation,
+        each also holds the best model so far with its step and loss, so a
+        resumed run continues with the same best.
     - `run_dir/model.eqx` gets the final model via
         [`sciml.training.save_model`][] if the model follows its convention (a
         warning is logged otherwise).
+    - With validation, `run_dir/best_model.eqx` (same format, load it with
+        [`sciml.training.load_model`][]) is rewritten whenever the validation
+        loss improves, and `run_dir/best.json` says its `step` and `val_loss`.
 
     NaN guard: a step with a non-finite loss or gradient is skipped inside the
     compiled step. The host checks at each log, checkpoint and at the end, and
@@ -290,6 +270,15 @@ def fit(
     - `resume`: continue from the latest checkpoint in `run_dir` (from scratch,
         with a log message, if there is none).
     - `progress`: show a tqdm progress bar.
+    - `validation`: held-out batches, shaped like the training batches: a list
+        (or other re-iterable) of them, a one-shot iterator (read once into a
+        list), or a callable `() -> batches` called at every evaluation (to
+        stream them). A single batch goes in a list: `[(x_val, y_val)]`. `None`
+        (the default) validates nothing.
+    - `validate_every`: steps between validations (default `log_every`).
+    - `return_best`: return the best model on validation as `FitResult.model`
+        (default `False`: the final model; `state` is the final state either
+        way).
 
     **Returns:**
 
@@ -303,6 +292,18 @@ def fit(
     keep = integer("keep", keep, minimum=1, owner="fit")
     resume = boolean("resume", resume, owner="fit")
     progress = boolean("progress", progress, owner="fit")
+    return_best = boolean("return_best", return_best, owner="fit")
+    if validate_every is not None:
+        validate_every = integer(
+            "validate_every", validate_every, minimum=1, owner="fit"
+        )
+    if validation is None and (validate_every is not None or return_best):
+        given = "validate_every" if validate_every is not None else "return_best=True"
+        raise ValueError(
+            f"fit: got `{given}` without `validation`, so there is nothing to "
+            f"validate on. Fix: pass held-out batches, e.g. "
+            f"`validation=[(x_val, y_val)]`, or drop `{given}`."
+        )
     if not callable(loss_fn):
         raise TypeError(
             f"Expected `loss_fn` to be a function `loss_fn(model, batch, key) -> "
@@ -318,22 +319,34 @@ def fit(
             "Got `resume=True` without a `run_dir`, so there is nothing to resume "
             "from. Fix: pass the `run_dir` of the run to continue."
         )
+    run_path = None if run_dir is None else pathlib.Path(run_dir)
+    validator = None
+    if validation is not None:
+        validator = Validator(loss_fn, validation, run_path)
+        validate_every = log_every if validate_every is None else validate_every
 
     state = init_train_state(model, optimizer, key=key)
-    start = 0
+    start, best = 0, None
     ckpts = None
     metrics_log = None
-    run_path = None if run_dir is None else pathlib.Path(run_dir)
     if run_path is not None:
         ckpts = Checkpoints(run_path / "checkpoints", keep=keep)
         try:
-            state, start = _setup_run(ckpts, state, key=key, resume=resume, steps=steps)
+            state, start, best = _setup_run(
+                ckpts, state, key=key, resume=resume, steps=steps
+            )
         except BaseException:
             ckpts.close()
             raise
         metrics_log = MetricsLog(
             run_path / "metrics.jsonl", resume_step=start if start > 0 else None
         )
+    if validator is not None:
+        validator.start(state.key, best)
+    if progress:  # printed above the bar, as the peers' trainers do
+        tqdm.write(f"fit: {summary(state.model)}", file=sys.stderr)
+    else:
+        logger.info("fit: %s", summary(state.model))
 
     step_fn, traced = _make_step(loss_fn, optimizer)
     history: list[dict[str, Any]] = []
@@ -358,7 +371,10 @@ def fit(
             losses.append(loss)
             metric_values.append(metrics)
             done = i + 1
-            do_log = done % log_every == 0 or done == steps
+            do_val = validator is not None and (
+                done % validate_every == 0 or done == steps
+            )
+            do_log = do_val or done % log_every == 0 or done == steps
             do_ckpt = ckpts is not None and (
                 done % checkpoint_every == 0 or done == steps
             )
@@ -367,41 +383,42 @@ def fit(
             if int(state.bad_step) >= 0:
                 raise _non_finite_error(state, losses, interval_start, ckpts)
             if do_log:
-                host_losses, host_metrics = jax.device_get((losses, metric_values))
-                now = time.perf_counter()
                 n = done - interval_start
-                record = {
-                    "step": done,
-                    "loss": float(np.mean(host_losses)),
-                    "metrics": {
-                        k: float(np.mean([m[k] for m in host_metrics]))
-                        for k in (host_metrics[0] if host_metrics else {})
-                    },
-                    "steps_per_s": n / max(now - t_last, 1e-12),
-                    "elapsed_s": now - t_begin,
-                    "time": time.time(),
-                }
+                record = _record(done, n, losses, metric_values, t_begin, t_last)
+                if do_val:
+                    record.update(validator(state.model, done, expected[0]))
                 history.append(record)
                 if metrics_log is not None:
                     metrics_log.write(record)
-                bar.update(n, record["loss"], record["steps_per_s"])
+                val_loss = record.get("val_loss")
+                bar.update(n, record["loss"], record["steps_per_s"], val_loss)
                 losses, metric_values = [], []
-                interval_start, t_last = done, now
+                interval_start, t_last = done, time.perf_counter()
             if do_ckpt:
-                last_checkpoint = ckpts.save(state)
+                best = None if validator is None else validator.best
+                last_checkpoint = ckpts.save(state, best=best)
     finally:
         bar.close()
         if ckpts is not None:
             ckpts.close()
 
-    model_path = None
+    model_path = best_model_path = None
     if run_path is not None:
         try:
             model_path = save_model(run_path / "model.eqx", state.model)
         except (TypeError, ValueError) as e:
             logger.warning("Not writing %s: %s", run_path / "model.eqx", e)
+    best = None if validator is None else validator.best
+    if best is not None:
+        best_model_path = validator.write_best()
+        logger.info(
+            "fit: best validation loss %.6g at step %d%s.",
+            best.val_loss,
+            best.step,
+            "" if best_model_path is None else f" (in {run_path / BEST_MODEL_FILE})",
+        )
     return FitResult(
-        model=state.model,
+        model=best.model if return_best and best is not None else state.model,
         opt_state=state.opt_state,
         step=int(state.step),
         history=history,
@@ -409,4 +426,8 @@ def fit(
         state=state,
         checkpoint=last_checkpoint,
         model_path=model_path,
+        best_model=None if best is None else best.model,
+        best_step=None if best is None else best.step,
+        best_val_loss=None if best is None else best.val_loss,
+        best_model_path=best_model_path,
     )

@@ -85,10 +85,20 @@ class Progress:
             desc="fit",
         )
 
-    def update(self, steps: int, loss: float, steps_per_s: float) -> None:
-        """Advance by `steps` and show the interval's loss and speed."""
+    def update(
+        self,
+        steps: int,
+        loss: float,
+        steps_per_s: float,
+        val_loss: float | None = None,
+    ) -> None:
+        """Advance by `steps` and show the interval's loss (and the validation
+        loss, if given) and speed."""
         self._bar.update(steps)
-        self._bar.set_postfix(loss=f"{loss:.4g}", steps_per_s=f"{steps_per_s:.3g}")
+        shown = {"loss": f"{loss:.4g}"}
+        if val_loss is not None:
+            shown["val_loss"] = f"{val_loss:.4g}"
+        self._bar.set_postfix(**shown, steps_per_s=f"{steps_per_s:.3g}")
 
     def close(self) -> None:
         """Close the bar."""
