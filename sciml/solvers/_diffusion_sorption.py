@@ -19,20 +19,25 @@ resolved, [D]). Two discretisations (`boundary`):
   u_{N-1})/\Delta x$ on the right, placed one cell outside (first order).
 
 Time integration ([D], spec recipe): diffrax `Kvaerno5` (L-stable ESDIRK, order 5)
-with a PID step-size controller, `rtol` $10^{-6}$, `atol` $10^{-9}$. The Newton
+with a PID step-size controller, `rtol` $10^{-6}$, `atol` $10^{-9}$ in float64
+(the generator's precision); in float32, whose rounding is $6\cdot10^{-8}$, an
+`atol` of $10^{-9}$ cannot be met and the solve fails, so float32 defaults to `rtol`
+$10^{-5}$, `atol` $10^{-7}$ (measured: within $10^{-6}$ of a float64 solve at
+`rtol` $10^{-10}$, 256 cells, $t = 500$). The Newton
 systems $I - \gamma h J$ of a 3-point stencil are tridiagonal: the Jacobian is
 assembled from three JVPs (columns coloured modulo 3) and solved by the tridiagonal
 algorithm in $O(N)$, which keeps 1024 cells cheap enough to `vmap` over samples (a
 dense LU of $1024^2$ per step would not be).
 """
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
@@ -41,6 +46,7 @@ from ._grid import Grid
 
 CLAMP = 1e-6
 BOUNDARIES = ("face", "pdebench")
+TOLERANCES = {np.dtype("float64"): (1e-6, 1e-9), np.dtype("float32"): (1e-5, 1e-7)}
 
 
 class ColouredTridiagonal(lx.AbstractLinearSolver):
@@ -102,8 +108,13 @@ class DiffusionSorption(eqx.Module):
         $\rho_s \ge 0$, $k_f \ge 0$, $n_f > 0$ (PDEBench: $5\cdot10^{-4}$, 0.29, 2880,
         $3.5\cdot10^{-4}$, 0.874).
     - `boundary`: `"face"` (second order, default) or `"pdebench"`.
-    - `rtol`, `atol`, `max_steps`: the step-size controller's settings.
+    - `rtol`, `atol`: the step-size controller's tolerances; `None` (default) takes
+        them by the dtype of `u0` (`TOLERANCES`: $10^{-6}, 10^{-9}$ in float64,
+        $10^{-5}, 10^{-7}$ in float32).
+    - `max_steps`: the step cap.
     """
+
+    TOLERANCES: ClassVar[dict[np.dtype, tuple[float, float]]] = TOLERANCES
 
     grid: Grid
     d: Float[Array, ""]
@@ -112,8 +123,8 @@ class DiffusionSorption(eqx.Module):
     k_f: Float[Array, ""]
     n_f: Float[Array, ""]
     boundary: Literal["face", "pdebench"] = eqx.field(static=True)
-    rtol: float | int = eqx.field(static=True)
-    atol: float | int = eqx.field(static=True)
+    rtol: float | int | None = eqx.field(static=True)
+    atol: float | int | None = eqx.field(static=True)
     max_steps: int = eqx.field(static=True)
 
     def __init__(
@@ -126,8 +137,8 @@ class DiffusionSorption(eqx.Module):
         n_f: Float[ArrayLike, ""] = 0.874,
         *,
         boundary: Literal["face", "pdebench"] = "face",
-        rtol: float | int = 1e-6,
-        atol: float | int = 1e-9,
+        rtol: float | int | None = None,
+        atol: float | int | None = None,
         max_steps: int = 100_000,
     ):
         owner = "DiffusionSorption"
@@ -137,8 +148,12 @@ class DiffusionSorption(eqx.Module):
         self.d, self.phi, self.rho_s = as_real(d), as_real(phi), as_real(rho_s)
         self.k_f, self.n_f = as_real(k_f), as_real(n_f)
         self.boundary = _checks.choice("boundary", boundary, BOUNDARIES, owner=owner)
-        self.rtol = _checks.real("rtol", rtol, above=0.0, owner=owner)
-        self.atol = _checks.real("atol", atol, above=0.0, owner=owner)
+        self.rtol = (
+            None if rtol is None else _checks.real("rtol", rtol, above=0.0, owner=owner)
+        )
+        self.atol = (
+            None if atol is None else _checks.real("atol", atol, above=0.0, owner=owner)
+        )
         self.max_steps = _checks.integer("max_steps", max_steps, minimum=1, owner=owner)
 
     def retardation(self, u: Array) -> Array:
@@ -172,6 +187,9 @@ class DiffusionSorption(eqx.Module):
         A `Solution`: `ys` `(T, 1, X)` and whether diffrax reported success.
         """
         self.grid.check_field(u0, "DiffusionSorption", channels=1)
+        rtol, atol = TOLERANCES[np.dtype(u0.dtype)]
+        rtol = rtol if self.rtol is None else self.rtol
+        atol = atol if self.atol is None else self.atol
         root_finder = diffrax.with_stepsize_controller_tols(diffrax.VeryChord)(
             linear_solver=ColouredTridiagonal()
         )
@@ -183,7 +201,7 @@ class DiffusionSorption(eqx.Module):
             dt0=1e-3 * (ts[-1] - ts[0]) / ts.shape[0],
             y0=u0[0],
             saveat=diffrax.SaveAt(ts=ts),
-            stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=self.max_steps,
             throw=False,
         )

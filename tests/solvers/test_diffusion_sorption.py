@@ -210,3 +210,16 @@ def test_new_parameters_do_not_recompile():
             assert bool(ok)
         assert _TRACES == traces
         assert _TRACES[(32,), RTOL, "face"] == 1
+
+
+def test_float32_takes_tolerances_it_can_meet():
+    """JAX's default float32 cannot meet float64's atol of 1e-9 (the solve failed
+    with inf before); by default it takes rtol 1e-5, atol 1e-7 and lands within
+    1e-5 of the float64 solve of PDEBench's sorbing case."""
+    solver = solvers.DiffusionSorption(solvers.Grid(32))
+    u32, ok = _solve(solver, jnp.full((1, 32), U0, jnp.float32), _ts().astype("f4"))
+    assert bool(ok) and u32.dtype == jnp.float32 and np.isfinite(u32).all()
+    with jax.enable_x64(True):
+        u64, ok64 = _solve(solver, jnp.full((1, 32), U0, jnp.float64), _ts())
+        assert bool(ok64)
+        np.testing.assert_allclose(np.asarray(u32), np.asarray(u64), atol=1e-5)
