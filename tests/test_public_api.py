@@ -137,3 +137,28 @@ def test_prng_key_is_keyword_only(name):
             if key is not None and key.kind is not inspect.Parameter.KEYWORD_ONLY:
                 positional.append(where)
     assert not positional, f"{name}: `key` is not keyword-only in {positional}"
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_public_methods_and_properties_are_documented(name):
+    """Every method and property of a public class that the class itself defines
+    (not inherited from equinox, numpy or diffrax) has a docstring."""
+    module = importlib.import_module(name)
+    missing = []
+    for n in module.__all__:
+        cls = getattr(module, n)
+        if not inspect.isclass(cls):
+            continue
+        for attr, value in vars(cls).items():
+            if attr.startswith("_"):
+                continue
+            func = value.fget if isinstance(value, property) else value
+            func = getattr(func, "__func__", func)
+            ours = getattr(func, "__module__", "").startswith("sciml")
+            if (
+                ours
+                and (callable(func) or isinstance(value, property))
+                and not (getattr(func, "__doc__", None) or "").strip()
+            ):
+                missing.append(f"{n}.{attr}")
+    assert not missing, f"{name}: no docstring for {missing}"

@@ -18,6 +18,10 @@ training integrator (forward Euler, classic RK4) and each training step dt_train
 4. time the whole sweep (one compiled vmapped call per solver) beside the same sweep
    done step size by step size in Python loops.
 
+Each run also draws, with `sciml.plotting`, the sweep of one model per system and
+training integrator (seed 0 at the coarsest dt_train), as PNGs beside its results
+file.
+
 Results: `benchmarks/convergence/results/<scale>-<device>/<date>-<commit>.json` (one file a run, and its `.md`); see the
 README for the table's columns. `SCIML_BENCH_STEPS` (or `--steps`) overrides the
 training steps, e.g. to smoke-test `paper` on a CPU.
@@ -36,7 +40,7 @@ import numpy as np
 import optax
 
 from benchmarks._results import write_results
-from sciml import convergence, integrators, solvers, training
+from sciml import convergence, integrators, plotting, solvers, training
 from sciml.nn import MLP
 from sciml.operators import ODENet
 
@@ -394,6 +398,7 @@ def main(argv=None) -> None:
     rows, summary, timings = [], [], []
     seed = 0
     timing_model = None
+    figures = {}  # drawn with sciml.plotting, written beside the results file
     phases = dict(data_s=0.0, train_s=0.0, test_s=0.0, eval_s=0.0, timings_s=0.0)
     configs = {n: system_config(n, args.scale, s["coarse"]) for n in args.systems}
     for name in args.systems:
@@ -418,6 +423,11 @@ def main(argv=None) -> None:
                     timing_model = (name, dt, nets[(dt, s["seeds"] - 1)], cfg)
                 t0 = time.perf_counter()
                 reports = run_test(by_dt[dt], system, data, dt, cfg, s)
+                if dt == dts[0]:  # seed 0 at the coarsest dt_train: its sweep plot
+                    title = f"{name}, {solver_name}-trained, dt_train={dt:g}: "
+                    figures[f"{name}-{solver_name}"] = reports[0].plot(
+                        title=title + reports[0].verdict
+                    )
                 t1 = time.perf_counter()
                 evals = evaluate(by_dt[dt], solver_name, data, dt, cfg, s)
                 phases["test_s"] += t1 - t0
@@ -465,6 +475,8 @@ def main(argv=None) -> None:
         },
         out_dir=args.out_dir,
     )  # fmt: skip
+    for key, fig in figures.items():
+        plotting.save(fig, path.with_name(f"{path.stem}-{key}.png"), dpi=90)
     print(
         f"wrote {path} ({wall:.0f} s; "
         + ", ".join(f"{k} {v:.0f}" for k, v in phases.items())

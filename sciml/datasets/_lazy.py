@@ -49,10 +49,12 @@ class LazyArray:
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """The number of entries."""
         return int(np.prod(self.shape))
 
     def __len__(self) -> int:

@@ -190,18 +190,22 @@ class PDEBenchDataset:
 
     @property
     def n_samples(self) -> int:
+        """The number of samples (the first axis of `u`)."""
         return self.u.shape[0]
 
     @property
     def n_t(self) -> int:
+        """The number of saved times (the second axis of `u`)."""
         return self.u.shape[1]
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
+        """The grid's shape, `(X,)` or `(X, Y)`."""
         return self.u.shape[2:-1]
 
     @property
     def n_channels(self) -> int:
+        """The number of channels (the last axis of `u`)."""
         return self.u.shape[-1]
 
     def __len__(self) -> int:

@@ -29,8 +29,10 @@ class RK4(diffrax.AbstractERK):
     interpolation_cls: ClassVar[Callable[..., Any]] = (
         diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
     )
+    """Dense output between steps: diffrax's cubic Hermite interpolation."""
 
     def order(self, terms):
+        """The classical order, 4 (diffrax's solver interface)."""
         del terms
         return 4
 

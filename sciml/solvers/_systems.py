@@ -258,6 +258,8 @@ class HarmonicOscillator(AbstractSystem):
     def exact_trajectories(
         self, y0s: Float[np.ndarray, "batch n"], ts: Float[np.ndarray, " T"]
     ) -> Float[np.ndarray, "batch T n"] | None:
+        r"""$x(t) = x_0\cos\omega t + (v_0/\omega)\sin\omega t$ and its derivative,
+        at `ts` from `y0s` (batch, 2) given at `ts[0]`."""
         w = self.omega
         s = w * (ts - ts[0])[None, :]
         x0, v0 = y0s[:, :1], y0s[:, 1:]
@@ -313,6 +315,9 @@ class Pendulum(AbstractSystem):
     def exact_trajectories(
         self, y0s: Float[np.ndarray, "batch n"], ts: Float[np.ndarray, " T"]
     ) -> Float[np.ndarray, "batch T n"] | None:
+        """The closed-form solution by Jacobi elliptic functions at `ts` from `y0s`
+        (batch, 2) given at `ts[0]` (librating motion), or None where there is none:
+        `g <= 0`, or an initial condition that rotates or sits on the separatrix."""
         if self.g <= 0:
             return None
         w = np.sqrt(self.g / self.length)
