@@ -6,9 +6,10 @@ One equinox module per PDE, built on a `Grid` with its step and parameters:
   with `stepper.trajectory(u0, n_frames, substeps)`: `Advection`, `Burgers`,
   `ReactionDiffusion` (PDEBench's 1-D finite-volume schemes), `FisherSources`
   (MT-DeepONet's sources), `NavierStokes2D` (pseudo-spectral vorticity, which also
-  has `solve(w0, ts)`);
+  has `solve(w0, ts)`), `AllenCahn1D` (pseudo-spectral ETDRK4, the PINN benchmarks'
+  reference);
 - adaptive solvers, `solver.solve(u0, ts) -> Solution`: `DiffusionSorption`,
-  `DiffusionReaction2D`;
+  `DiffusionReaction2D`, `NonlinearDiffusion2D` (the PINN benchmarks' reference);
 - the steady `Darcy`, `solver.solve(a) -> DarcySolution`;
 - initial-condition families, `family(grid, *, key)`: `PDEBenchSines`,
   `RandomConstant`, `StandardNormal`, `SquaredExponentialGRF`, `PeriodicGRF`,
@@ -21,6 +22,7 @@ Each jits, vmaps and differentiates; their PDE parameters are array leaves.
 """
 
 from ._advection import Advection as Advection
+from ._allen_cahn import AllenCahn1D as AllenCahn1D
 from ._base import (
     AbstractStepper as AbstractStepper,
     Solution as Solution,
@@ -47,6 +49,7 @@ from ._initial import (
     StandardNormal as StandardNormal,
 )
 from ._navier_stokes import NavierStokes2D as NavierStokes2D
+from ._nonlinear_diffusion import NonlinearDiffusion2D as NonlinearDiffusion2D
 from ._reaction_diffusion import ReactionDiffusion as ReactionDiffusion
 from ._systems import (
     SYSTEMS as SYSTEMS,
@@ -66,6 +69,7 @@ __all__ = [
     "AbstractStepper",
     "AbstractSystem",
     "Advection",
+    "AllenCahn1D",
     "BinaryBumps",
     "Burgers",
     "Darcy",
@@ -79,6 +83,7 @@ __all__ = [
     "LotkaVolterra",
     "Lorenz63",
     "NavierStokes2D",
+    "NonlinearDiffusion2D",
     "PDEBenchSines",
     "Pendulum",
     "PeriodicGRF",

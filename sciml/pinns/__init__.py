@@ -1,0 +1,56 @@
+"""Physics-informed learning: a PDE written once, pointwise, and the losses, points
+and models that train a network to solve it.
+
+- **Residuals**: a problem is an [`AbstractPDEProblem`][sciml.pinns.AbstractPDEProblem]
+  (domain `Box`, pointwise `residual(u, x)`, conditions, exact solution or
+  reference); derivatives come from [`Derivatives`][sciml.pinns.Derivatives]
+  (`D.d("t")`, `D.d("x", "x")`, `D.laplacian()`, `D.divergence(flux)`) with a
+  choice of autodiff engines. Conditions: `Dirichlet`, `Neumann`, `Robin`,
+  `Periodic`, `InitialValue`, `InitialVelocity`. Benchmark problems:
+  `sciml.pinns.problems`.
+- **Points and loss**: `Collocation` (uniform or Latin hypercube, resampled every
+  k steps), `residual_adaptive` (RAD), `fixed_batch`; `PINNLoss` with fixed
+  weights, gradient-norm balancing and causal weighting in time, as
+  `loss(model, batch, key) -> (scalar, metrics)`.
+- **Evaluation**: `relative_l2(model, problem)` on the problem's test grid.
+"""
+
+from . import problems as problems
+from ._conditions import (
+    AbstractCondition as AbstractCondition,
+    Dirichlet as Dirichlet,
+    InitialValue as InitialValue,
+    InitialVelocity as InitialVelocity,
+    Neumann as Neumann,
+    Periodic as Periodic,
+    Robin as Robin,
+)
+from ._derivatives import Derivatives as Derivatives
+from ._domain import Box as Box
+from ._evaluate import relative_l2 as relative_l2
+from ._loss import PINNLoss as PINNLoss
+from ._problem import AbstractPDEProblem as AbstractPDEProblem
+from ._sampling import (
+    Collocation as Collocation,
+    fixed_batch as fixed_batch,
+    residual_adaptive as residual_adaptive,
+)
+
+__all__ = [
+    "AbstractCondition",
+    "AbstractPDEProblem",
+    "Box",
+    "Collocation",
+    "Derivatives",
+    "Dirichlet",
+    "InitialValue",
+    "InitialVelocity",
+    "Neumann",
+    "PINNLoss",
+    "Periodic",
+    "Robin",
+    "fixed_batch",
+    "problems",
+    "relative_l2",
+    "residual_adaptive",
+]
