@@ -17,6 +17,7 @@ _SUBMODULES = (
     "metrics",
     "nn",
     "operators",
+    "pinns",
     "plotting",
     "solvers",
     "training",

@@ -24,6 +24,8 @@ PUBLIC_MODULES = [
     "sciml.solvers",
     "sciml.plotting",
     "sciml.interop",
+    "sciml.pinns",
+    "sciml.pinns.problems",
 ]
 
 

@@ -12,6 +12,10 @@ and models that train a network to solve it.
   k steps), `residual_adaptive` (RAD), `fixed_batch`; `PINNLoss` with fixed
   weights, gradient-norm balancing and causal weighting in time, as
   `loss(model, batch, key) -> (scalar, metrics)`.
+- **Models**: `PIG` (physics-informed Gaussians: a trainable Gaussian-mixture
+  embedding and a small MLP head; diagonal or full covariance, per-channel or
+  shared), with `check_scales`, the guard against collapsed Gaussians; `MLPPINN`,
+  the tanh MLP baseline with optional Fourier features.
 - **Evaluation**: `relative_l2(model, problem)` on the problem's test grid.
 """
 
@@ -29,6 +33,8 @@ from ._derivatives import Derivatives as Derivatives
 from ._domain import Box as Box
 from ._evaluate import relative_l2 as relative_l2
 from ._loss import PINNLoss as PINNLoss
+from ._mlp_pinn import MLPPINN as MLPPINN
+from ._pig import PIG as PIG, check_scales as check_scales
 from ._problem import AbstractPDEProblem as AbstractPDEProblem
 from ._sampling import (
     Collocation as Collocation,
@@ -45,10 +51,13 @@ __all__ = [
     "Dirichlet",
     "InitialValue",
     "InitialVelocity",
+    "MLPPINN",
     "Neumann",
+    "PIG",
     "PINNLoss",
     "Periodic",
     "Robin",
+    "check_scales",
     "fixed_batch",
     "problems",
     "relative_l2",

@@ -76,6 +76,7 @@ class _OnFaces(AbstractCondition):
     faces: eqx.AbstractVar[Faces | None]
 
     def points(self, domain, n, *, key, method="uniform"):
+        """`n` points where the condition holds, drawn by `method`."""
         faces = _spatial_faces(domain, self.faces)
         keys = jax.random.split(key, len(faces))
         return jnp.concatenate(
@@ -123,6 +124,7 @@ class Dirichlet(_OnFaces):
         self.weight = float(weight)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         return u(x) - _data(self.value, x)
 
 
@@ -148,6 +150,7 @@ class Neumann(_OnFaces):
         self.weight = float(weight)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         sign, axis = self._face_of(domain, x)
         grad = Derivatives(u, x, names=domain.names).grad()
         normal = jnp.take(grad, axis, axis=-1)
@@ -185,6 +188,7 @@ class Robin(_OnFaces):
         self.weight = float(weight)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         sign, axis = self._face_of(domain, x)
         D = Derivatives(u, x, names=domain.names)
         normal = sign * jnp.take(D.grad(), axis, axis=-1)
@@ -212,9 +216,11 @@ class Periodic(AbstractCondition):
         self.axis, self.derivatives, self.weight = axis, derivatives, float(weight)
 
     def points(self, domain, n, *, key, method="uniform"):
+        """`n` points where the condition holds, drawn by `method`."""
         return domain.sample_face(self.axis, "lower", n, key=key, method=method)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         j = domain.axis(self.axis)
         other = x.at[j].set(domain.upper[j])
         out = [jnp.atleast_1d(u(x) - u(other))]
@@ -241,9 +247,11 @@ class InitialValue(AbstractCondition):
         self.value, self.weight = value, float(weight)
 
     def points(self, domain, n, *, key, method="uniform"):
+        """`n` points where the condition holds, drawn by `method`."""
         return domain.sample_face("t", "lower", n, key=key, method=method)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         return u(x) - _data(self.value, x)
 
 
@@ -263,7 +271,9 @@ class InitialVelocity(AbstractCondition):
         self.value, self.weight = value, float(weight)
 
     def points(self, domain, n, *, key, method="uniform"):
+        """`n` points where the condition holds, drawn by `method`."""
         return domain.sample_face("t", "lower", n, key=key, method=method)
 
     def residual(self, u, x, domain):
+        """What vanishes at the point `x` when `u` meets the condition."""
         return Derivatives(u, x, names=domain.names).d("t") - _data(self.value, x)

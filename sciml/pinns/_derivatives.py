@@ -520,7 +520,10 @@ class Derivatives:
             if engine == "reverse":
 
                 def nested(uc):
-                    pick = lambda y: jnp.stack([jax.grad(uc)(y)[j] for j in lap])
+                    def pick(y):
+                        g = jax.grad(uc)(y)
+                        return jnp.stack([g[j] for j in lap])
+
                     rows = jax.jacrev(pick)(x)  # (n_lap, d)
                     return sum(rows[k, j] for k, j in enumerate(lap))
 

@@ -504,12 +504,24 @@ def _dot_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
         if x is None or y is None:
             return None
         # A one-hot along a contracted axis meets one slice of the other operand.
-        if isinstance(x, _OneHot) and x.axis in contract_a and not isinstance(y, _OneHot):
+        if (
+            isinstance(x, _OneHot)
+            and x.axis in contract_a
+            and not isinstance(y, _OneHot)
+        ):
             other = contract_b[list(contract_a).index(x.axis)]
-            return _bind(eqn, x.val, lax.slice_in_dim(y, x.index, x.index + 1, axis=other))
-        if isinstance(y, _OneHot) and y.axis in contract_b and not isinstance(x, _OneHot):
+            return _bind(
+                eqn, x.val, lax.slice_in_dim(y, x.index, x.index + 1, axis=other)
+            )
+        if (
+            isinstance(y, _OneHot)
+            and y.axis in contract_b
+            and not isinstance(x, _OneHot)
+        ):
             other = contract_a[list(contract_b).index(y.axis)]
-            return _bind(eqn, lax.slice_in_dim(x, y.index, y.index + 1, axis=other), y.val)
+            return _bind(
+                eqn, lax.slice_in_dim(x, y.index, y.index + 1, axis=other), y.val
+            )
         x, y = _dense(x), _dense(y)
         return _dot_rhs_first(eqn, x, y) if swap else _bind(eqn, x, y)
 

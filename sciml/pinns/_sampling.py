@@ -82,7 +82,7 @@ class Collocation(eqx.Module):
         self.method = _checks.choice("method", method, METHODS, owner=owner)
         self.key = key
 
-    def draw(self, key: Array) -> dict[str, Any]:
+    def draw(self, *, key: Array) -> dict[str, Any]:
         """A fresh batch from `key`."""
         domain = self.problem.domain
         k_int, *k_cond = jax.random.split(key, 1 + len(self.problem.conditions))
@@ -103,7 +103,7 @@ class Collocation(eqx.Module):
 
 @eqx.filter_jit
 def _draw(collocation: Collocation, block: Array) -> dict[str, Any]:
-    return collocation.draw(jax.random.fold_in(collocation.key, block))
+    return collocation.draw(key=jax.random.fold_in(collocation.key, block))
 
 
 def fixed_batch(

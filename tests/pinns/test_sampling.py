@@ -38,7 +38,9 @@ def test_collocation_is_fixed_within_a_block_and_one_compilation(monkeypatch):
     traces = []
     draw = pinns.Collocation.draw
     monkeypatch.setattr(
-        pinns.Collocation, "draw", lambda self, key: traces.append(1) or draw(self, key)
+        pinns.Collocation,
+        "draw",
+        lambda self, *, key: traces.append(1) or draw(self, key=key),
     )
     problem = problems.KleinGordon()
     points = pinns.Collocation(

@@ -38,9 +38,12 @@ class Poisson2D(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def exact(self, x):
+        """The exact solution at one point `x` (the class docstring)."""
         return jnp.sin(math.pi * x[0]) * jnp.sin(math.pi * x[1])
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         return -D.laplacian() - 2.0 * math.pi**2 * self.exact(x)
 
@@ -89,6 +92,7 @@ class Burgers1D(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def exact(self, x):
+        """The exact solution at one point `x` (the class docstring)."""
         t, xx = x[0], x[1]
         nodes, weights = (jnp.asarray(v, dtype=x.dtype) for v in _HERMITE)
         width = jnp.sqrt(4.0 * self.nu * jnp.maximum(t, 1e-30))
@@ -99,6 +103,8 @@ class Burgers1D(AbstractPDEProblem):
         return jnp.where(t > 0, quadrature, -jnp.sin(math.pi * xx))
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         return D.d("t") + D.value * D.d("x") - self.nu * D.d("x", "x")
 
@@ -155,12 +161,16 @@ class DiffusionSorption(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         return D.d("t") - self.solver.d / self.solver.retardation(D.value) * D.d(
             "x", "x"
         )
 
     def reference(self):
+        """The test points and the reference solution there (float64; the class
+        docstring says how it is computed)."""
         x = self.test_points()
         ts = np.linspace(self.domain.lower[0], self.domain.upper[0], self.test_shape[0])
         with jax.enable_x64(True):

@@ -46,6 +46,7 @@ class Helmholtz2D(AbstractPDEProblem):
         self.residual_weight = 1e-4
 
     def exact(self, x):
+        """The exact solution at one point `x` (the class docstring)."""
         return jnp.sin(self.a1 * math.pi * x[0]) * jnp.sin(self.a2 * math.pi * x[1])
 
     def source(self, x):
@@ -54,6 +55,8 @@ class Helmholtz2D(AbstractPDEProblem):
         return c * self.exact(x)
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         return D.laplacian() + self.k**2 * D.value - self.source(x)
 
@@ -89,9 +92,12 @@ class KleinGordon(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def exact(self, x):
+        """The exact solution at one point `x` (the class docstring)."""
         return _klein_gordon(x)
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         exact = self.exact(x)
         forcing = exact**2 - 4.0 * exact
@@ -156,9 +162,12 @@ class FlowMixing(AbstractPDEProblem):
         return -q * x[2], q * x[1]
 
     def exact(self, x):
+        """The exact solution at one point `x` (the class docstring)."""
         return _flow_mixing(x)
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         a, b = self.velocity(x)
         return D.d("t") + a * D.d("x") + b * D.d("y")

@@ -62,12 +62,16 @@ class NonlinearDiffusion(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         v = D.value
         flux = D.d("x") ** 2 + v * D.d("x", "x") + D.d("y") ** 2 + v * D.d("y", "y")
         return D.d("t") - 0.05 * flux
 
     def reference(self):
+        """The test points and the reference solution there (float64; the class
+        docstring says how it is computed)."""
         n = self.reference_cells
         nt, nx, ny = self.test_shape
         with jax.enable_x64(True):
@@ -117,11 +121,15 @@ class AllenCahn(AbstractPDEProblem):
         self.residual_weight = 1.0
 
     def residual(self, u, x):
+        """The residual at one point `x` for the field `u` (the class docstring
+        has the equation)."""
         D = self.derivatives(u, x)
         v = D.value
         return D.d("t") - 1e-4 * D.d("x", "x") + 5.0 * v**3 - 5.0 * v
 
     def reference(self):
+        """The test points and the reference solution there (float64; the class
+        docstring says how it is computed)."""
         nt, nx = self.test_shape
         with jax.enable_x64(True):
             grid = solvers.Grid(512, -1.0, 1.0, points="nodes")
