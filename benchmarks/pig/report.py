@@ -23,7 +23,16 @@ def _table1(g) -> str:
             if not any(r["model"] == model for r in entries):
                 cells += ["–", "–"]
                 continue
-            cells.append(g.cell(task=task, model=model, metric="relative L2"))
+            entry = g.find(task=task, model=model, metric="relative L2")
+            text = g.cell(task=task, model=model, metric="relative L2")
+            if entry.get("diverged"):
+                steps = ", ".join(str(d["step"]) for d in entry["diverged"])
+                text = (
+                    f"diverged (step {steps})"
+                    if text == "–"
+                    else f"{text}; diverged (step {steps})"
+                )
+            cells.append(text)
             cells.append(g.cell("paper", task=task, model=model, metric="relative L2"))
         cells.append(
             g.cell(

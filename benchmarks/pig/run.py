@@ -146,10 +146,28 @@ def train_one(name, kind, seed, scale, reference, steps=None) -> dict:
     optimizer = optax.adam(_schedule(recipe["lr"], recipe["decay"]))
     steps = recipe["steps"]
     t0 = time.perf_counter()
-    result = training.fit(
-        model, loss, points, optimizer, steps=steps, log_every=max(steps // 10, 1),
-        progress=False, key=jax.random.key(seed + 2),
-    )  # fmt: skip
+    try:
+        result = training.fit(
+            model, loss, points, optimizer, steps=steps, log_every=max(steps // 10, 1),
+            progress=False, key=jax.random.key(seed + 2),
+        )  # fmt: skip
+    except training.NonFiniteLossError as err:  # reported, never hidden
+        reason = str(err).split(";")[0]
+        if kind == "PIG":
+            try:
+                pinns.check_scales(err.state.model)
+            except ValueError as scales:
+                reason = str(scales).split(" Fix:")[0]
+        return dict(
+            error=float("nan"),
+            diverged=err.step,
+            reason=reason,
+            wall_s=time.perf_counter() - t0,
+            per_iteration_s=float("nan"),
+            final_loss=float("nan"),
+            parameters=training.count_parameters(model),
+            steps=steps,
+        )
     wall = time.perf_counter() - t0
     # the time per iteration of the second half (compilation excluded)
     late = [r for r in result.history if r["step"] > steps // 2]
@@ -190,8 +208,12 @@ def main(argv=None) -> None:
                 for s in seeds
             ]
             by_model[kind] = runs
-            errors = [r["error"] for r in runs]
+            errors = [r["error"] for r in runs if "diverged" not in r]
+            failed = [
+                (s, r) for s, r in zip(seeds, runs, strict=True) if "diverged" in r
+            ]
             paper = PAPER[name]["PIG" if kind == "PIG" else "PINN"]
+            timed = [r["per_iteration_s"] for r in runs if "diverged" not in r]
             rows.append(
                 dict(
                     task=name,
@@ -203,27 +225,37 @@ def main(argv=None) -> None:
                     model=kind,
                     variant="final model",
                     metric="relative L2",
-                    value=float(np.mean(errors)),
+                    value=float(np.mean(errors)) if errors else None,
                     std=float(np.std(errors)) if len(errors) > 1 else None,
                     seeds=len(errors),
                     paper=None if paper is None else paper[0],
-                    per_seed=errors,
+                    per_seed=[r["error"] for r in runs],
+                    diverged=[
+                        {"seed": s, "step": r["diverged"], "reason": r["reason"]}
+                        for s, r in failed
+                    ],
                     wall_s=float(np.mean([r["wall_s"] for r in runs])),
-                    per_iteration_s=float(
-                        np.mean([r["per_iteration_s"] for r in runs])
-                    ),
+                    per_iteration_s=float(np.mean(timed)) if timed else None,
                     reference_s=ref_s,
                 )
             )
-            print(
-                f"{name:20s} {kind:4s} rel. L2 {np.mean(errors):.3g} "
-                f"(paper {paper[0] if paper else '-'}), "
-                f"{rows[-1]['per_iteration_s'] * 1e3:.1f} ms/it, "
-                f"{rows[-1]['wall_s']:.0f} s",
-                flush=True,
-            )
-        if {"PIG", "MLP"} <= set(by_model):
-            pig, mlp = by_model["PIG"], by_model["MLP"]
+            for s, r in failed:
+                print(
+                    f"{name:20s} {kind:4s} seed {s} diverged at step "
+                    f"{r['diverged']}: {r['reason']}",
+                    flush=True,
+                )
+            if errors:
+                print(
+                    f"{name:20s} {kind:4s} rel. L2 {np.mean(errors):.3g} "
+                    f"(paper {paper[0] if paper else '-'}), "
+                    f"{rows[-1]['per_iteration_s'] * 1e3:.1f} ms/it, "
+                    f"{rows[-1]['wall_s']:.0f} s",
+                    flush=True,
+                )
+        ok = {k: [r for r in v if "diverged" not in r] for k, v in by_model.items()}
+        if ok.get("PIG") and ok.get("MLP"):
+            pig, mlp = ok["PIG"], ok["MLP"]
             timings.append(
                 dict(
                     what=f"{name}: time per iteration, PIG (ours) vs the MLP PINN "
