@@ -46,7 +46,7 @@ models = {
     "PIG": pinns.PIG(3, 1, 100, lower=box.lower, upper=box.upper, sigma0=0.5,
                      key=jax.random.key(1)),  # N = 100 Gaussians in each of 4 channels
     "MLP PINN": pinns.MLPPINN(3, 1, width=64, depth=4, lower=box.lower,
-                              upper=box.upper, scale_to=(-1, 1), key=jax.random.key(1)),
+                              upper=box.upper, scale_to=(-1.0, 1.0), key=jax.random.key(1)),
 }  # fmt: skip
 for name, model in models.items():
     run = sciml.training.fit(
