@@ -105,45 +105,84 @@ class Derivatives:
 
     **Engines.** With $e_j$ the $j$-th unit vector:
 
-    - `"reverse"`: nested reverse mode. $\nabla u$ by `jax.jacrev`; a second
-      derivative $\partial_i\partial_j u$ as component $j$ of the reverse-mode
-      gradient of $\partial_i u$ (itself a reverse-mode gradient); the Laplacian as
-      the diagonal of the rows of `jacrev(jacrev(u))` for its axes only. The
-      reference every other engine is timed against.
+    - `"reverse"`: nested reverse mode, the reference the others are timed against.
+      $\nabla u$ by `jax.jacrev`; $\partial_i\partial_j u$ as component $j$ of the
+      reverse-mode gradient of $\partial_i u$; the Laplacian as
+      $\sum_j \partial_j(\partial_j u)$, one nested pass per axis; a vector `u`
+      component by component (XLA runs `jacrev(jacrev(u))` through $k$ outputs
+      several times slower than $k$ scalar passes).
     - `"forward_over_reverse"`: `jax.jvp` of the reverse-mode gradient,
       $H e_j = \frac{d}{d\epsilon}\nabla u(x + \epsilon e_j)$; the Laplacian is
-      $\sum_j e_j^\top H e_j$ over its axes (one `jvp` per axis, `vmap`ped).
+      $\sum_j e_j^\top H e_j$, one `jvp` per axis.
     - `"forward"`: forward over forward, $\partial_i\partial_j u$ as
       `jvp(jvp(u, e_i), e_j)`; $\nabla u$ by `jax.jacfwd`; the Laplacian as the sum
-      over its axes of `jvp(jvp(u, e_j), e_j)` (`vmap`ped).
+      over its axes of `jvp(jvp(u, e_j), e_j)`.
     - `"taylor"`: a collapsed second-order forward pass written here
-      (`sciml.pinns._forward_laplacian`): one sweep through `u`'s jaxpr carries the
-      value, the $d$ first derivatives and every requested second-order combination
-      (each $\partial_i\partial_j u$ and the Laplacian, the latter *collapsed*: one
-      array per intermediate, $g''(v)\sum_j (\partial_j v)^2 + g'(v)\,\Delta v$
-      through a non-linearity $g$, instead of one array per axis). The value, the
+      (`sciml.pinns._forward_laplacian`, after the forward Laplacian of Li et al.,
+      Nat. Mach. Intell. 2024): one sweep through `u`'s jaxpr carries the value,
+      the $d$ first derivatives and second-order channels (each
+      $\partial_i\partial_j u$, and the Laplacian *collapsed*: one array per
+      intermediate, $g'(v)\,\Delta v + g''(v)\sum_j (\partial_j v)^2$ through a
+      non-linearity $g$, instead of one per axis). Known zeros and derivatives
+      that are non-zero in one slice only (the input's unit vectors broadcast
+      against a Gaussian mixture's centres) are kept symbolic. The value, the
       gradient, the second derivatives and the Laplacian of one `Derivatives` all
-      come from that one pass; under `jax.jit`, XLA drops what is not read. Orders
-      3 and 4 along one axis use Taylor mode (`jax.experimental.jet`), mixed
-      higher orders nested forward mode, and `divergence` forward mode. If `u`
-      uses a primitive the pass has no rule for, that operator falls back to
-      `"forward"` (with a warning, once per primitive name; see
-      `sciml.pinns._forward_laplacian.supported_primitives()`). Outside `jit`
-      every combination is computed, so time it under `jit`.
+      come from that one pass; under `jax.jit`, XLA drops what is not read (outside
+      `jit` every channel is computed, so time it under `jit`). `divergence` runs
+      the first-order part of the pass on the flux; orders 3 and 4 along one axis
+      use Taylor mode (`jax.experimental.jet`), mixed higher orders nested forward
+      mode. If `u` uses a primitive the pass has no rule for, that operator falls
+      back to `"forward"` with a warning (once per primitive;
+      `sciml.pinns._forward_laplacian.supported_primitives()` lists the rules).
     - `"jet"`: `jax.experimental.jet` along unit vectors, summed for the
       Laplacian; a mixed $\partial_i\partial_j u$ by polarisation,
       $\frac14(D^2_{e_i+e_j} - D^2_{e_i-e_j})u$.
-    - `"auto"`: `"taylor"` for every operator but `divergence` (which uses
-      `"forward"`), falling back to `"forward"` as above. Chosen from
-      `python -m benchmarks.pig_derivatives` (float32, 4096 points, `jit`,
-      `vmap`, on a 2-core CPU; time of nested reverse mode / time of the engine,
-      higher is faster):
+    - `"auto"` (default): `"taylor"` for every operator (with its fallback).
 
-    | operator | model | forward_over_reverse | forward | jet | taylor |
-    |---|---|---|---|---|---|
-    | TABLE | | | | | |
+    **Measured** (`python -m benchmarks.pig_derivatives`: float32, 4096 points,
+    `jit`-compiled and `vmap`ped, warm, interleaved rounds, on a shared 2-core
+    Intel Xeon CPU with load average 1.3 to 5; the time of nested reverse mode
+    divided by that of `"taylor"`, so above 1 is faster; MLPs are tanh, 64 wide,
+    4 hidden layers; "pig" is PIG's Gaussian feature map, 4 channels of 800
+    Gaussians, then a 4-16-1 tanh head):
 
-    All engines agree to 1e-10 in float64 (tested, and checked by the benchmark).
+    | operator | mlp 2-64x4-1 | mlp 2-64x4-3 | pig d=2 | pig d=3 |
+    |---|---|---|---|---|
+    | Laplacian | 1.75 | 3.52 | 1.66 | 2.04 |
+    | $\partial_x^2$ | 1.48 | 2.99 | 1.45 | 1.65 |
+    | mixed ($\partial_x\partial_y$; $\partial_t\partial_x$ in 2+1-D) | 1.11 | 2.24 | 0.98 | 1.13 |
+    | gradient | 0.77 | 1.37 | 0.46 | 0.32 |
+
+    | residual of (model) | residual | gradient of its mean square (a training step) |
+    |---|---|---|
+    | Helmholtz (pig d=2) | 1.36 | 7.6 |
+    | Allen-Cahn (pig d=2) | 1.23 | 5.9 |
+    | Klein-Gordon (pig d=3) | 1.48 | 9.2 |
+    | flow mixing (pig d=3) | 0.36 | 1.47 |
+    | nonlinear diffusion (pig d=3) | 2.22 | 7.8 |
+    | Helmholtz (mlp 2-64x4-1) | 1.38 | 7.8 |
+    | Allen-Cahn (mlp 2-64x4-1) | 1.15 | 3.5 |
+    | steady Navier-Stokes (mlp 2-64x4-3) | 4.01 | 21 |
+    | Klein-Gordon (mlp 3-64x4-1) | 1.24 | 7.1 |
+    | flow mixing (mlp 3-64x4-1) | 0.68 | 0.92 |
+    | nonlinear diffusion (mlp 3-64x4-1) | 1.22 | 6.6 |
+
+    The other engines, on the same rows: `"forward_over_reverse"` 0.67-1.45,
+    `"forward"` 0.12-8.3, `"jet"` 0.14-8.0 (below 1 on every operator: plain `jet`
+    is slower than nested reverse mode). `"forward"` and `"jet"` come within 10-35 %
+    of `"taylor"` only on the PIG training steps in 2-D; everywhere else `"taylor"`
+    is the fastest, which is why `"auto"` uses it throughout: one shared pass serves
+    a whole residual. Its compiled temporaries are 0.2-0.5x those of nested reverse
+    mode for Laplacians and second-order training steps. The exception is first
+    derivatives alone (the gradient, a first-order residual such as flow mixing):
+    forward modes need one pass per axis and reverse mode one, so evaluating them
+    alone is 1.3-3x faster with `engine="reverse"`, while the training step through
+    them is 0.9-1.5x that of reverse mode with `"taylor"`. On an MLP the forward
+    Laplacian saves matmuls, not orders of magnitude: $d + 2$ per hidden layer
+    against about $2 + 2d$ for nested reverse mode, hence 1.5-1.8x for a 2-D
+    Laplacian; the large factors come from the training step, where reverse mode
+    differentiates its own nested reverse passes. All engines agree to 1e-10 in float64 (tested; the
+    benchmark's largest difference from nested reverse mode is 5e-15).
 
     **Operators.** `value`, `d(*axes)`, `grad(axes)`, `laplacian(axes)`,
     `divergence(flux, axes)`; each result is computed once per `Derivatives` and

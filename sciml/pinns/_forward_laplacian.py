@@ -72,8 +72,7 @@ class UnsupportedPrimitive(NotImplementedError):
     def __init__(self, name: str):
         self.primitive = name
         super().__init__(
-            f"the forward Laplacian has no rule for the primitive {name!r}; use "
-            "engine='forward' (or 'auto', which falls back to it)."
+            f"the forward Laplacian has no rule for the primitive {name!r}"
         )
 
 
