@@ -42,7 +42,7 @@ import numpy as np
 
 from benchmarks._results import write_results
 from sciml.nn import MLP
-from sciml.pinns._derivatives import Derivatives
+from sciml.pinns import Derivatives
 
 PEER = "reverse"
 ENGINES = ["reverse", "forward_over_reverse", "forward", "jet", "taylor", "auto"]
