@@ -7,6 +7,6 @@ from .report import tables
 
 BENCHMARK = Benchmark(
     summary="PIG and the MLP PINN on the PIG paper's five problems (final error)",
-    scales=("quick", "paper"),
+    scales=("quick", "cpu", "paper"),
     tables=tables,
 )

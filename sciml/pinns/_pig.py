@@ -88,12 +88,24 @@ class PIG(eqx.Module):
     head's $(k + 1) h + (h + 1) k_\text{out}$ for width $h$ (97 for $k = 4$,
     $h = 16$, one output): e.g. 2,897 for Klein-Gordon ($d = 3$, $N = 100$).
 
-    Every point meets all $kN$ Gaussians (a dense evaluation). Guard: if any scale
-    has $|\sigma| \le$ `scale_floor` or is not finite (or a quaternion has norm
-    $\le$ `scale_floor`), the output is NaN, so that the NaN guard of
+    Every point meets all $kN$ Gaussians (a dense evaluation).
+
+    **Scales near zero.** A negative $\sigma$ is the same Gaussian as $|\sigma|$,
+    and under Adam a scale can step across zero (lr $10^{-2}$ against
+    $\sigma_0 = 0.1$ does it within tens of steps). The paper's code uses $\sigma$
+    as it is, which is undefined at $\sigma = 0$ and overflows to NaN in the
+    derivatives a little above it. Here a scale with $|\sigma|$ below
+    `scale_floor` ($4\varepsilon$ times the largest mapped coordinate: narrower
+    than the coordinates' floats resolve) is *evaluated* as $\pm$`scale_floor`:
+    such a Gaussian is zero at every point but a set of measure zero, exactly as
+    it would be at its own tiny $\sigma$, its gradient there is zero, and the
+    optimiser's momentum carries $\sigma$ on across zero. This deviates from the
+    paper only where its code would return NaN (our decision; the sheet lists no
+    guard). Guard: a scale or rotation that is not finite (or a quaternion of norm
+    $\le$ `scale_floor`) makes the output NaN, so that the NaN guard of
     `sciml.training.fit` stops training and names the step; then
-    [`sciml.pinns.check_scales`][] names the Gaussian. A negative $\sigma$ is the
-    same Gaussian as $|\sigma|$ and is not flagged.
+    [`sciml.pinns.check_scales`][] names the Gaussian (it also flags the scales
+    held at the floor).
 
     **Arguments:**
 
@@ -227,7 +239,8 @@ class PIG(eqx.Module):
         r"""The collapse threshold of the scales: $4\varepsilon\,r$ with
         $\varepsilon$ the machine epsilon of the model's dtype and $r$ the largest
         magnitude a mapped coordinate takes (a Gaussian narrower than this cannot
-        be resolved by the coordinates' floats)."""
+        be resolved by the coordinates' floats). A smaller $|\sigma|$ is evaluated
+        as $\pm$ this floor (see the class)."""
         lo, hi = self._init_box()
         extent = float(max(np.max(np.abs(lo)), np.max(np.abs(hi))))
         sigma = getattr(self, "sigma", None)
@@ -235,9 +248,10 @@ class PIG(eqx.Module):
         return _FLOOR_EPS * float(jnp.finfo(dtype).eps) * extent
 
     def _healthy(self) -> Array:
-        """True while every scale (and quaternion) is finite and above the floor."""
+        """True while every scale and rotation is finite (and every quaternion has
+        a norm above the floor)."""
         floor = self.scale_floor
-        ok = jnp.all(jnp.isfinite(self.sigma) & (jnp.abs(self.sigma) > floor))
+        ok = jnp.all(jnp.isfinite(self.sigma))
         if self.rotation is not None:
             ok = ok & jnp.all(jnp.isfinite(self.rotation))
             if self.in_dim == 3:
@@ -282,7 +296,7 @@ class PIG(eqx.Module):
         # One component at a time (d is 2 or 3 in practice): every array has the
         # shape of the Gaussians, so a batch under vmap never materialises
         # (batch, k, N, d), and XLA fuses the arithmetic elementwise.
-        inv = 1.0 / self.sigma
+        inv = 1.0 / _away_from_zero(self.sigma, self.scale_floor)
         r = [xh[j] - self.mu[..., j] for j in range(d)]
         if self.rotation is None:
             z = [r[j] * inv[..., j] for j in range(d)]
@@ -315,7 +329,7 @@ class PIG(eqx.Module):
 
     def features(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
         r"""The Gaussian feature embedding $\mathrm{FE}(\hat x) \in \mathbb R^k$ of
-        one point (NaN if a scale collapsed).
+        one point (NaN if a scale or rotation is not finite).
 
         **Arguments:**
 
@@ -361,7 +375,8 @@ class PIG(eqx.Module):
         **Returns:**
 
         `(u, du, d2u)`: $u$ of shape `(out_dim,)`, $\partial_j u$ and
-        $\partial_j^2 u$ of shape `(out_dim, in_dim)` (NaN if a scale collapsed).
+        $\partial_j^2 u$ of shape `(out_dim, in_dim)` (NaN if a scale or rotation
+        is not finite).
         """
         q, v, pjj = self._local(x, derivatives=True)
         g = jnp.exp(-0.5 * q)
@@ -436,6 +451,13 @@ class PIG(eqx.Module):
         return eqx.tree_at(where, template, leaves)
 
 
+def _away_from_zero(sigma: Array, floor: float) -> Array:
+    r"""$\sigma$, with $|\sigma| <$ `floor` replaced by $\pm$`floor` (the sign of
+    $\sigma$; $+$ at zero). Its gradient is zero where it replaces."""
+    small = jnp.abs(sigma) < floor
+    return jnp.where(small, jnp.where(sigma < 0, -floor, floor), sigma)
+
+
 def check_scales(model: PIG, *, floor: float | None = None) -> None:
     r"""Raise if a Gaussian scale of a `PIG` has collapsed to zero or is not finite.
 
@@ -449,8 +471,8 @@ def check_scales(model: PIG, *, floor: float | None = None) -> None:
 
     - `model`: a `PIG`.
     - `floor`: flag $|\sigma| \le$ `floor` (default: the model's
-        `scale_floor`, the threshold at which its output turns NaN); pass a larger
-        one to find scales that are nearly collapsed.
+        `scale_floor`, below which a scale is evaluated at the floor); pass a
+        larger one to find scales that are nearly collapsed.
 
     **Returns:**
 

@@ -168,7 +168,16 @@ def _make_step(
             return _check_loss_output(loss_fn(eqx.combine(p, static), batch, key))
 
         (loss, metrics), grads = jax.value_and_grad(_loss, has_aux=True)(params)
-        updates, new_opt_state = optimizer.update(grads, state.opt_state, params)
+        if isinstance(optimizer, optax.GradientTransformationExtraArgs):
+            # What a line search needs (optax.lbfgs): the loss on this batch and
+            # key as a function of the parameters. Optimizers that take no such
+            # arguments ignore them, and an unused value_fn is never traced.
+            extra = dict(value=loss, grad=grads, value_fn=lambda p: _loss(p)[0])
+        else:
+            extra = {}
+        updates, new_opt_state = optimizer.update(
+            grads, state.opt_state, params, **extra
+        )
         new_params = eqx.apply_updates(params, updates)
 
         finite = jnp.isfinite(loss) & _all_finite(grads)
@@ -206,6 +215,11 @@ def make_step(loss_fn: LossFn, optimizer: optax.GradientTransformation) -> StepF
     advances the step counter. It is compiled once with `eqx.filter_jit`, donates
     the state's buffers (the batch is not donated) and raises if it is ever traced
     a second time (a recompile, e.g. from a batch of a new shape).
+
+    Optimizers with a line search work as they are: an
+    `optax.GradientTransformationExtraArgs` (e.g. `optax.lbfgs()`) also gets
+    `value`, `grad` and `value_fn`, the loss of this step's batch and key as a
+    function of the parameters.
 
     NaN guard: if the loss or any gradient is non-finite the update is skipped, the
     step is recorded in `state.bad_step`, and every later step is a no-op, so the

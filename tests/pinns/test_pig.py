@@ -422,6 +422,31 @@ def test_models_jit_vmap_and_differentiate(getkey):
         assert jax.eval_shape(jax.vmap(model), batch[0]).shape == (16, model.out_dim)
 
 
+def test_a_scale_at_zero_is_evaluated_at_the_floor_and_stays_finite():
+    model = _random_pig(2, 1, 6, 3, sigma=(0.2, 0.4), sigma0=0.2, **BOX)
+    floor = model.scale_floor
+    x = jnp.asarray([0.3, 0.6])
+
+    def everything(m, x):
+        value, grads = eqx.filter_value_and_grad(lambda m: m(x).sum())(m)
+        return value, m.value_and_derivatives(x), grads
+
+    call = eqx.filter_jit(everything)
+    at_floor = eqx.tree_at(lambda m: m.sigma, model, model.sigma.at[1, 4, 0].set(floor))
+    reference = call(at_floor, x)
+    for value in (0.0, 1e-30, -1e-30, -floor / 2):
+        tiny = eqx.tree_at(lambda m: m.sigma, model, model.sigma.at[1, 4, 0].set(value))
+        out = call(tiny, x)
+        assert all(np.all(np.isfinite(t)) for t in jax.tree.leaves(out))
+        # the same values and derivatives as at the floor; no gradient to sigma there
+        for a, b in zip(jax.tree.leaves(out[:2]), jax.tree.leaves(reference[:2])):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+        assert float(out[2].sigma[1, 4, 0]) == 0.0
+    # a Gaussian that narrow is zero away from its mean: as if it were absent
+    absent = eqx.tree_at(lambda m: m.weights, model, model.weights.at[1, 4].set(0.0))
+    np.testing.assert_allclose(reference[0], call(absent, x)[0], rtol=1e-6)
+
+
 def test_collapsed_scale_gives_nan_and_is_named():
     model = _random_pig(2, 1, 6, 3, sigma=(0.2, 0.4), sigma0=0.2, **BOX)
     x = jnp.asarray([0.3, 0.6])
@@ -432,7 +457,8 @@ def test_collapsed_scale_gives_nan_and_is_named():
     check_scales(flipped)
     for value, shown in [(0.0, "sigma=0 "), (np.nan, "sigma=nan"), (1e-30, "1e-30")]:
         bad = eqx.tree_at(lambda m: m.sigma, model, model.sigma.at[1, 4, 0].set(value))
-        assert all(np.isnan(out).all() for out in call(bad, x))
+        # not finite: NaN out; at zero or below the floor: finite (held at the floor)
+        assert all(np.isnan(out).all() == np.isnan(value) for out in call(bad, x))
         with pytest.raises(
             ValueError, match="collapsed: channel 1, Gaussian 4, axis 0"
         ) as e:
@@ -460,15 +486,17 @@ def test_collapsed_scale_gives_nan_and_is_named():
         check_scales(angle)
 
 
-def _collapse_sigma_at(step, index):
-    """SGD, except that the update of `step` sets `sigma[index]` to zero."""
+def _collapse_sigma_at(step, index, value=0.0):
+    """SGD, except that the update of `step` sets `sigma[index]` to `value`."""
 
     def init(params):
         return jnp.zeros((), jnp.int32)
 
     def update(updates, count, params):
         updates = jax.tree.map(lambda g: -1e-3 * g, updates)
-        forced = jnp.where(count == step, -params.sigma[index], updates.sigma[index])
+        forced = jnp.where(
+            count == step, value - params.sigma[index], updates.sigma[index]
+        )
         updates = eqx.tree_at(
             lambda u: u.sigma, updates, updates.sigma.at[index].set(forced)
         )
@@ -477,16 +505,26 @@ def _collapse_sigma_at(step, index):
     return optax.GradientTransformation(init, update)
 
 
-def test_fit_stops_on_a_collapsed_scale_and_check_scales_names_it(getkey):
+def test_fit_stops_on_a_nan_scale_and_check_scales_names_it(getkey):
     model = PIG(2, 1, 6, 2, **SMALL, key=getkey())
     batch = _data()
     with pytest.raises(NonFiniteLossError, match="non-finite at step 4") as info:
-        fit(model, _mse, lambda step: batch, _collapse_sigma_at(3, (1, 5, 0)),
+        fit(model, _mse, lambda step: batch, _collapse_sigma_at(3, (1, 5, 0), np.nan),
             steps=10, log_every=5, progress=False)  # fmt: skip
     assert info.value.step == 4
     # The last good state holds the parameters that made step 4's loss NaN.
-    with pytest.raises(ValueError, match="channel 1, Gaussian 5, axis 0, sigma=0 "):
+    with pytest.raises(ValueError, match="channel 1, Gaussian 5, axis 0, sigma=nan"):
         check_scales(info.value.state.model)
+
+
+def test_fit_goes_on_through_a_scale_at_zero_and_check_scales_names_it(getkey):
+    model = PIG(2, 1, 6, 2, **SMALL, key=getkey())
+    batch = _data()
+    result = fit(model, _mse, lambda step: batch, _collapse_sigma_at(3, (1, 5, 0)),
+                 steps=10, log_every=5, progress=False)  # fmt: skip
+    assert np.isfinite(result.history[-1]["loss"])
+    with pytest.raises(ValueError, match="channel 1, Gaussian 5, axis 0, sigma=0 "):
+        check_scales(result.model)
 
 
 # ------------------------------------------------------ MLP baseline

@@ -123,3 +123,29 @@ def test_init_train_state_rejects_bad_key_and_paramless_model(getkey):
     assert jnp.issubdtype(state.key.dtype, jax.dtypes.prng_key)
     with pytest.raises(ValueError, match="floating-point array"):
         init_train_state(eqx.nn.Lambda(jnp.sin), optimizer)
+
+
+def test_a_line_search_optimizer_gets_the_loss_of_the_step(getkey):
+    # optax.lbfgs needs value, grad and value_fn: the step passes them, and on a
+    # least-squares fit it goes far below what the same number of Adam steps do.
+    model = Regressor(1, 16, key=getkey())
+    batch = regression_data()
+    first, _ = mse_loss(model, batch, None)
+    final = {}
+    for name, optimizer in [("lbfgs", optax.lbfgs()), ("adam", optax.adam(1e-2))]:
+        step = make_step(mse_loss, optimizer)
+        state = init_train_state(model, optimizer, key=getkey())
+        for _ in range(40):
+            state, loss, _ = step(batch, state)
+        assert int(state.bad_step) == -1
+        final[name], _ = mse_loss(state.model, batch, None)
+    assert float(final["lbfgs"]) < 0.1 * float(final["adam"]) < 0.1 * float(first)
+
+    # a plain GradientTransformation (no extra arguments) still works
+    plain = optax.GradientTransformation(
+        lambda p: optax.EmptyState(),
+        lambda g, s, p=None: (jax.tree.map(lambda x: -1e-2 * x, g), s),
+    )
+    state = init_train_state(model, plain, key=getkey())
+    state, loss, _ = make_step(mse_loss, plain)(batch, state)
+    assert np.isfinite(float(loss))

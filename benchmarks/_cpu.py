@@ -1,0 +1,32 @@
+"""One XLA setting for benchmarks run on a CPU.
+
+XLA:CPU in jaxlib 0.10 routes some fusions through the experimental YNNPACK
+library. On the dense Gaussian sums of PIG (benchmarks/pig) turning that off made a
+training step 1.6x to 1.7x faster on this project's 2-core Xeon (two interleaved
+pairs of processes, same model, same points); the MLP PINN was not slower. A
+benchmark calls `tune_cpu()` before its first JAX computation (XLA reads its flags
+then) and records what it did; every model in that run gets the same setting, so
+the ratios it reports stay like for like.
+"""
+
+import importlib.metadata as md
+import os
+
+FLAG = "--xla_cpu_experimental_ynn_fusion_type="
+
+
+def tune_cpu() -> str | None:
+    """Set `XLA_FLAGS` to `FLAG` if nothing set it, the jaxlib is the 0.10 series
+    (where it was measured; an unknown flag aborts XLA) and no GPU plugin is
+    installed. Returns the `XLA_FLAGS` the run uses."""
+    if "XLA_FLAGS" in os.environ:
+        return os.environ["XLA_FLAGS"]
+    names = {d.metadata["Name"].lower() for d in md.distributions()}
+    gpu = any(n.startswith(("jax-cuda", "jax-rocm", "jax_cuda")) for n in names)
+    try:
+        series = md.version("jaxlib").split(".")[:2] == ["0", "10"]
+    except md.PackageNotFoundError:
+        series = False
+    if series and not gpu:
+        os.environ["XLA_FLAGS"] = FLAG
+    return os.environ.get("XLA_FLAGS")
