@@ -152,7 +152,7 @@ class Neumann(_OnFaces):
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
         sign, axis = self._face_of(domain, x)
-        grad = Derivatives(u, x, names=domain.names).grad()
+        grad = Derivatives(u, x, names=domain.names, order=1).grad()
         normal = jnp.take(grad, axis, axis=-1)
         return sign * normal - _data(self.value, x)
 
@@ -190,7 +190,7 @@ class Robin(_OnFaces):
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
         sign, axis = self._face_of(domain, x)
-        D = Derivatives(u, x, names=domain.names)
+        D = Derivatives(u, x, names=domain.names, order=1)
         normal = sign * jnp.take(D.grad(), axis, axis=-1)
         return self.alpha * D.value + self.beta * normal - _data(self.value, x)
 
@@ -225,8 +225,8 @@ class Periodic(AbstractCondition):
         other = x.at[j].set(domain.upper[j])
         out = [jnp.atleast_1d(u(x) - u(other))]
         if self.derivatives:
-            da = Derivatives(u, x, names=domain.names).d(j)
-            db = Derivatives(u, other, names=domain.names).d(j)
+            da = Derivatives(u, x, names=domain.names, order=1).d(j)
+            db = Derivatives(u, other, names=domain.names, order=1).d(j)
             out.append(jnp.atleast_1d(da - db))
         return jnp.concatenate(out)
 
@@ -276,4 +276,5 @@ class InitialVelocity(AbstractCondition):
 
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
-        return Derivatives(u, x, names=domain.names).d("t") - _data(self.value, x)
+        D = Derivatives(u, x, names=domain.names, order=1)
+        return D.d("t") - _data(self.value, x)

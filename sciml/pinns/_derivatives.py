@@ -16,8 +16,13 @@ __all__ = ["AUTO", "ENGINES", "Derivatives"]
 
 ENGINES = ("auto", "reverse", "forward_over_reverse", "forward", "taylor", "jet")
 
-# What engine="auto" runs per operator (chosen from benchmarks/pig_derivatives.py; see
-# the table in the Derivatives docstring).
+# What engine="auto" runs per operator, measured by `sciml bench pig-derivatives` (the
+# tables are in docs/pinns.md): the one collapsed forward pass ("taylor"), which serves
+# the value, every first derivative and the second-order channels of a residual at
+# once. A `Derivatives` built with `order=1` (first derivatives only) instead takes
+# them from one reverse pass where `u` has fewer outputs than `x` has axes, and that
+# gradient is differentiated through the forward pass (`_reverse_forward_jacobian`);
+# see `Derivatives._pick`.
 AUTO = {
     "value": "taylor",
     "first": "taylor",
@@ -79,6 +84,26 @@ def _jet_dir2(u: Callable, x, v):
     return second
 
 
+def _forward_jacobian(u: Callable, x, *consts):
+    try:
+        _, first, _ = second_order(lambda y: u(y, *consts), x)
+        return jnp.stack(first, axis=-1)
+    except UnsupportedPrimitive as err:
+        _warn(err)
+        return jax.jacfwd(lambda y: u(y, *consts))(x)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _reverse_forward_jacobian(u: Callable, x, *consts):
+    """`jacrev(u(., *consts))(x)`, with the derivative of the forward Jacobian."""
+    return jax.jacrev(lambda y: u(y, *consts))(x)
+
+
+@_reverse_forward_jacobian.defjvp
+def _reverse_forward_jacobian_jvp(u, primals, tangents):
+    return jax.jvp(functools.partial(_forward_jacobian, u), primals, tangents)
+
+
 class Derivatives:
     r"""Derivatives of a pointwise function $u: \mathbb{R}^d \to \mathbb{R}$ (or
     $\mathbb{R}^k$) at one point $x$, computed by a chosen autodiff engine.
@@ -102,6 +127,9 @@ class Derivatives:
       by name or index. Without names, by index only.
     - `engine`: how the derivatives are computed (below): `"auto"` (default),
       `"reverse"`, `"forward_over_reverse"`, `"forward"`, `"taylor"`, `"jet"`.
+    - `order`: the highest order of derivative that will be asked (optional): with
+      `order=1`, `"auto"` computes first derivatives by reverse mode (below), and
+      asking a second derivative raises `ValueError`. `None` (default): any order.
 
     **Engines.** With $e_j$ the $j$-th unit vector:
 
@@ -137,52 +165,33 @@ class Derivatives:
     - `"jet"`: `jax.experimental.jet` along unit vectors, summed for the
       Laplacian; a mixed $\partial_i\partial_j u$ by polarisation,
       $\frac14(D^2_{e_i+e_j} - D^2_{e_i-e_j})u$.
-    - `"auto"` (default): `"taylor"` for every operator (with its fallback).
+    - `"auto"` (default): `"taylor"` for every operator (with its fallback): one
+      shared pass serves a whole residual, and it is the fastest engine measured
+      for every second-order operator, residual and training step. With
+      `order=1` (first derivatives only) and a `u` with fewer outputs than `x` has
+      axes, `"auto"` takes the first derivatives from one reverse pass
+      (`jax.jacrev`: all $d$ of them at once, where a forward pass carries one
+      tangent per axis), and that gradient is differentiated, with respect to
+      `x` or to what `u` closes over, through the forward pass (`jax.custom_jvp`):
+      the residual is then as fast as reverse mode and its training step as fast
+      as `"taylor"`'s, which beats reverse over reverse on a Gaussian feature
+      model. Without `order=1`, a `Derivatives` cannot know whether a second
+      derivative will be asked after the first ones, and one pass is the safe
+      choice (a reverse-mode gradient followed by the forward pass halves the
+      speed of a training step through a residual such as nonlinear diffusion).
 
-    **Measured** (`python -m benchmarks.pig_derivatives`: float32, 4096 points,
-    `jit`-compiled and `vmap`ped, warm, interleaved rounds, on a shared 2-core
-    Intel Xeon CPU with load average 1.3 to 5; the time of nested reverse mode
-    divided by that of `"taylor"`, so above 1 is faster; MLPs are tanh, 64 wide,
-    4 hidden layers; "pig" is PIG's Gaussian feature map, 4 channels of 800
-    Gaussians, then a 4-16-1 tanh head):
-
-    | operator | mlp 2-64x4-1 | mlp 2-64x4-3 | pig d=2 | pig d=3 |
-    |---|---|---|---|---|
-    | Laplacian | 1.75 | 3.52 | 1.66 | 2.04 |
-    | $\partial_x^2$ | 1.48 | 2.99 | 1.45 | 1.65 |
-    | mixed ($\partial_x\partial_y$; $\partial_t\partial_x$ in 2+1-D) | 1.11 | 2.24 | 0.98 | 1.13 |
-    | gradient | 0.77 | 1.37 | 0.46 | 0.32 |
-
-    | residual of (model) | residual | gradient of its mean square (a training step) |
-    |---|---|---|
-    | Helmholtz (pig d=2) | 1.36 | 7.6 |
-    | Allen-Cahn (pig d=2) | 1.23 | 5.9 |
-    | Klein-Gordon (pig d=3) | 1.48 | 9.2 |
-    | flow mixing (pig d=3) | 0.36 | 1.47 |
-    | nonlinear diffusion (pig d=3) | 2.22 | 7.8 |
-    | Helmholtz (mlp 2-64x4-1) | 1.38 | 7.8 |
-    | Allen-Cahn (mlp 2-64x4-1) | 1.15 | 3.5 |
-    | steady Navier-Stokes (mlp 2-64x4-3) | 4.01 | 21 |
-    | Klein-Gordon (mlp 3-64x4-1) | 1.24 | 7.1 |
-    | flow mixing (mlp 3-64x4-1) | 0.68 | 0.92 |
-    | nonlinear diffusion (mlp 3-64x4-1) | 1.22 | 6.6 |
-
-    The other engines, on the same rows: `"forward_over_reverse"` 0.67-1.45,
-    `"forward"` 0.12-8.3, `"jet"` 0.14-8.0 (below 1 on every operator: plain `jet`
-    is slower than nested reverse mode). `"forward"` and `"jet"` come within 10-35 %
-    of `"taylor"` only on the PIG training steps in 2-D; everywhere else `"taylor"`
-    is the fastest, which is why `"auto"` uses it throughout: one shared pass serves
-    a whole residual. Its compiled temporaries are 0.2-0.5x those of nested reverse
-    mode for Laplacians and second-order training steps. The exception is first
-    derivatives alone (the gradient, a first-order residual such as flow mixing):
-    forward modes need one pass per axis and reverse mode one, so evaluating them
-    alone is 1.3-3x faster with `engine="reverse"`, while the training step through
-    them is 0.9-1.5x that of reverse mode with `"taylor"`. On an MLP the forward
-    Laplacian saves matmuls, not orders of magnitude: $d + 2$ per hidden layer
-    against about $2 + 2d$ for nested reverse mode, hence 1.5-1.8x for a 2-D
-    Laplacian; the large factors come from the training step, where reverse mode
-    differentiates its own nested reverse passes. All engines agree to 1e-10 in float64 (tested; the
-    benchmark's largest difference from nested reverse mode is 5e-15).
+    **Measured**: `sciml bench pig-derivatives` times every engine against nested
+    reverse mode on tanh MLPs and a PIG-like Gaussian feature model, for the
+    operators, the PIG problems' residuals and the training step through each; the
+    tables are in the `sciml.pinns` docs page (docs/pinns.md). On an MLP the
+    forward Laplacian saves matmuls, not orders of magnitude: for a scalar MLP and
+    a Laplacian in $n$ axes, $n + 2$ matmuls per hidden layer (the value, $n$
+    tangents, one collapsed channel) against about $2 + 2n$ for nested reverse
+    mode, a ratio below 2 (1.5 in 2-D), so the scalar MLP's Laplacian and the
+    residuals built on it stay below 2x; the large factors come from the training
+    step, where reverse mode differentiates its own nested reverse passes. A first-order residual cannot beat one reverse
+    pass (about 1x with `order=1`). All engines agree to 1e-10 in float64 (tested,
+    and checked by the benchmark on every row).
 
     **Operators.** `value`, `d(*axes)`, `grad(axes)`, `laplacian(axes)`,
     `divergence(flux, axes)`; each result is computed once per `Derivatives` and
@@ -196,6 +205,7 @@ class Derivatives:
         x: Any,
         names: Sequence[str] | None = None,
         engine: str = "auto",
+        order: int | None = None,
     ):
         if not callable(u):
             raise TypeError(
@@ -230,6 +240,15 @@ class Derivatives:
             raise ValueError(
                 f"Derivatives: engine must be one of {ENGINES}, got {engine!r}."
             )
+        if order is not None and (
+            not isinstance(order, int | np.integer)
+            or isinstance(order, bool)
+            or order < 1
+        ):
+            raise ValueError(
+                f"Derivatives: order must be None or a positive int (the highest "
+                f"order that will be asked, e.g. 1), got {order!r}."
+            )
         closed, shape = jax.make_jaxpr(u, return_shape=True)(
             jax.ShapeDtypeStruct(x.shape, x.dtype)
         )
@@ -248,6 +267,7 @@ class Derivatives:
         self._x = x
         self._names = names
         self._engine = engine
+        self._order = None if order is None else int(order)
         self._jaxpr = closed
         self._shape = tuple(shape.shape)
         self._cache: dict[Any, Any] = {}
@@ -263,6 +283,20 @@ class Derivatives:
     def engine(self) -> str:
         """The engine asked for (`"auto"` picks one per operator; see `AUTO`)."""
         return self._engine
+
+    @property
+    def order(self) -> int | None:
+        """The highest order of derivative this `Derivatives` computes, or `None`
+        for any."""
+        return self._order
+
+    def _check_order(self, n: int, what: str) -> None:
+        if self._order is not None and n > self._order:
+            raise ValueError(
+                f"Derivatives: {what} is a derivative of order {n}, but this "
+                f"Derivatives was built with order={self._order}; build it with "
+                f"order={n} (or None)."
+            )
 
     @property
     def ndim(self) -> int:
@@ -327,7 +361,21 @@ class Derivatives:
         return axes
 
     def _pick(self, op: str) -> str:
-        return AUTO[op] if self._engine == "auto" else self._engine
+        """The engine that computes operator `op` (for `"auto"`: `AUTO`, and with
+        `order=1` reverse mode for the first derivatives of a `u` with fewer outputs
+        than axes, and `u(x)` itself for the value)."""
+        if self._engine != "auto":
+            return self._engine
+        if self._order == 1 and op in ("value", "first", "grad"):
+            if self._ran_taylor():  # a vector u's forward pass carries them all
+                return "taylor"
+            outputs = self._shape[0] if self._shape else 1
+            return "reverse" if op == "value" or outputs < self.ndim else "taylor"
+        return AUTO[op]
+
+    def _ran_taylor(self) -> bool:
+        """Whether a "taylor" pass of this `Derivatives` has been traced (and worked)."""
+        return any(k[0] == "taylor" and v is not None for k, v in self._cache.items())
 
     def _cached(self, key, fn):
         if key not in self._cache:
@@ -408,6 +456,7 @@ class Derivatives:
                 "the value itself is .value."
             )
         idx = tuple(sorted(self._axis(a) for a in axes))
+        self._check_order(len(idx), f"d{tuple(axes)!r}")
         if len(idx) == 1:
             return self._first(idx[0])
         if len(idx) == 2:
@@ -419,7 +468,7 @@ class Derivatives:
 
         def run():
             if engine in ("reverse", "forward_over_reverse"):
-                return self._rev_jac(())[..., i]
+                return self._jacobian()[..., i]
             if engine == "taylor":
                 v = self._taylor_get((i,))
                 if v is not None:
@@ -442,6 +491,21 @@ class Derivatives:
             for c in range(self._shape[0])
         ]
         return jnp.stack(comps)
+
+    def _jacobian(self):
+        """The first derivatives, shape `(..., d)`, by one reverse pass; under
+        `"auto"`, differentiated (with respect to `x` or anything `u` closes over)
+        through the forward pass instead (`jax.custom_jvp`): reverse mode evaluates
+        a gradient in one pass, but a training step differentiates the forward pass
+        faster than reverse over reverse on the PIG models (1.5x)."""
+
+        def run():
+            if self._engine != "auto":
+                return self._rev_jac(())
+            u, consts = jax.closure_convert(self._u, self._x)
+            return _reverse_forward_jacobian(u, self._x, *consts)
+
+        return self._cached(("jacobian",), run)
 
     def _rev_jac(self, prefix: tuple[int, ...]):
         """`jacrev` of $\\partial_{prefix} u$: shape `(..., d)`."""
@@ -523,7 +587,7 @@ class Derivatives:
         def run():
             x = self._x
             if engine in ("reverse", "forward_over_reverse"):
-                g = self._rev_jac(())
+                g = self._jacobian()
                 return g if sel == tuple(range(self.ndim)) else g[..., list(sel)]
             if engine == "taylor":
                 full = self._taylor(self._spatial_or_all())
@@ -550,6 +614,7 @@ class Derivatives:
         An array of `u`'s output shape, `()` or `(k,)`.
         """
         lap = tuple(sorted(self._axes(axes, self._spatial())))
+        self._check_order(2, "the Laplacian")
         engine = self._pick("laplacian")
 
         def run():

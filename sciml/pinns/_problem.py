@@ -63,10 +63,15 @@ class AbstractPDEProblem(eqx.Module):
             f"which solves it with sciml.solvers."
         )
 
-    def derivatives(self, u: Callable, x: Float[Array, " d"]) -> Derivatives:
+    def derivatives(
+        self, u: Callable, x: Float[Array, " d"], order: int | None = None
+    ) -> Derivatives:
         """The derivative helper of `u` at `x`, with this domain's axis names and
-        this problem's engine."""
-        return Derivatives(u, x, names=self.domain.names, engine=self.engine)
+        this problem's engine (`order`: as in `Derivatives`; 1 for a first-order
+        residual)."""
+        return Derivatives(
+            u, x, names=self.domain.names, engine=self.engine, order=order
+        )
 
     def test_points(self) -> Float[np.ndarray, "n d"]:
         """The points of the test grid (`test_shape`, endpoints included; float64

@@ -303,6 +303,72 @@ def test_engines_agree_under_vmap_jit_and_parameter_grad(getkey):
     assert any(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(ref_grads))
 
 
+def first_order_residual(model, x, engine, order):
+    D = Derivatives(
+        lambda y: model(y)[0], x, names=("t", "x", "y"), engine=engine, order=order
+    )
+    return D.d("t") + 0.4 * D.d("x") - 0.7 * D.value + jnp.sum(D.grad(("x", "y")))
+
+
+def test_auto_with_order_1_takes_a_reverse_gradient_differentiated_forward(getkey):
+    # A scalar u of three axes: one reverse pass gives the three first derivatives,
+    # the value is u(x); a vector u with as many outputs as axes stays forward.
+    D = Derivatives(u_scalar, POINT, names=("t", "x", "y"), order=1)
+    assert D.order == 1
+    assert (D._pick("grad"), D._pick("first"), D._pick("value")) == ("reverse",) * 3
+    assert Derivatives(u_scalar, POINT)._pick("grad") == "taylor"  # no order: one pass
+    assert Derivatives(u_scalar, POINT, engine="jet", order=1)._pick("grad") == "jet"
+    V = Derivatives(u_vector, POINT[1:], order=1)  # 3 outputs, 2 axes
+    assert V._pick("grad") == "taylor"
+    exact = exact_vector(POINT[1:])
+    close(V.grad(), np.array(exact["grad"]))
+    close(V.value, np.array(exact["value"]))
+    want = exact_scalar(POINT)
+    close(D.grad(), np.array([want[(a,)] for a in "txy"]))
+    close(D.d("x"), want[("x",)])
+    close(D.value, u_scalar(POINT))
+    # ... and its derivative (parameters, x; under vmap and jit) is that of the
+    # forward pass, equal to nested reverse mode's
+    model = jax.tree.map(
+        lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a,
+        Tiny(3, getkey()),
+    )
+    X = jax.random.uniform(getkey(), (6, 3), jnp.float64, minval=-1.0)
+
+    def loss(model, engine, order):
+        values = jax.vmap(lambda x: first_order_residual(model, x, engine, order))(X)
+        return jnp.mean(values**2), values
+
+    @eqx.filter_jit
+    def both(model):
+        step = eqx.filter_value_and_grad(loss, has_aux=True)
+        return step(model, "auto", 1), step(model, "reverse", None)
+
+    ((value, values), grads), ((ref, ref_values), ref_grads) = both(model)
+    close(value, ref)
+    close(values, ref_values)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads), strict=True):
+        close(a, b)
+    dx = lambda engine, order: jax.jit(
+        jax.grad(lambda x: first_order_residual(model, x, engine, order))
+    )(X[0])
+    close(dx("auto", 1), dx("reverse", None))
+    hx = lambda engine, order: jax.hessian(
+        lambda x: first_order_residual(model, x, engine, order)
+    )(X[0])
+    close(hx("auto", 1), hx("reverse", None))
+
+
+def test_order_1_refuses_second_derivatives():
+    D = Derivatives(u_scalar, POINT, names=("t", "x", "y"), order=1)
+    with pytest.raises(ValueError, match="order=1"):
+        D.d("x", "x")
+    with pytest.raises(ValueError, match="order=1"):
+        D.laplacian()
+    with pytest.raises(ValueError, match="positive int"):
+        Derivatives(u_scalar, POINT, order=0)
+
+
 def test_no_retrace_in_a_loop():
     model = MLP(2, 1, 4, 1, key=jax.random.key(0))
 

@@ -168,6 +168,6 @@ class FlowMixing(AbstractPDEProblem):
     def residual(self, u, x):
         """The residual at one point `x` for the field `u` (the class docstring
         has the equation)."""
-        D = self.derivatives(u, x)
+        D = self.derivatives(u, x, order=1)
         a, b = self.velocity(x)
         return D.d("t") + a * D.d("x") + b * D.d("y")
