@@ -14,7 +14,9 @@ Models (float32, as trained):
 For each model: the operators (Laplacian, d(x, x), a mixed derivative, the gradient)
 and the residuals of the PIG benchmark problems with that input dimension
 (Helmholtz and Allen-Cahn in 2-D; Klein-Gordon, flow mixing and nonlinear diffusion
-in 2+1-D; a steady incompressible Navier-Stokes residual for the 3-output MLP), each
+in 2+1-D; a steady incompressible Navier-Stokes residual for the 3-output MLP;
+the gradient and the first-order flow-mixing residual with `order=1`, as
+`sciml.pinns` builds its Neumann conditions and `FlowMixing`), each
 as a jit-compiled, vmapped function of `--points` points; for each residual also the
 gradient of its mean squared residual with respect to the model parameters (the cost
 of a training step). Every engine is timed warm, in interleaved rounds (the order
@@ -25,9 +27,12 @@ The compiled temporary memory (XLA's `memory_analysis`) is recorded beside it, a
 every engine's result is checked against nested reverse mode in float64 on 64
 points (the largest difference relative to max(1, max |reference|)).
 
-Results: `benchmarks/pig-derivatives/results/quick-<device>/<date>-<commit>.json`
-(and its `.md`). The load average is printed beside the table, since the machine
-may be shared.
+On a CPU the run sets XLA's flags as `benchmarks/pig` does (`benchmarks/_cpu.py`:
+YNNPACK fusions off on jaxlib 0.10), so the engines are timed as the PIG benchmark
+trains, and records them. Results:
+`benchmarks/pig-derivatives/results/quick-<device>/<date>-<commit>.json` (and its
+`.md`). The load average is printed beside the table, since the machine may be
+shared.
 """
 
 import argparse
@@ -41,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks._cpu import tune_cpu
 from benchmarks._results import write_results
 from sciml.nn import MLP
 from sciml.pinns import Derivatives
@@ -373,6 +379,7 @@ def main(argv=None):
         "--out-dir", default=None, help="results folder (default: this benchmark's)"
     )
     args = parser.parse_args(argv)
+    xla_flags = tune_cpu()  # before the first computation, as benchmarks/pig
     t0 = time.time()
     load0 = os.getloadavg()
     print(f"load average at start (1, 5, 15 min): {load0}")
@@ -395,6 +402,7 @@ def main(argv=None):
                 peer=PEER,
                 agreement_check="float64, 64 points, max |engine - reverse| / max(1, max |reverse|)",
                 load_average_start=[round(v, 2) for v in load0],
+                xla_flags=xla_flags,
             ),
             agreement=out["agreement"],
             memory=out["memory"],
