@@ -20,8 +20,8 @@ the gradient and the first-order flow-mixing residual with `order=1`, as
 as a jit-compiled, vmapped function of `--points` points; for each residual also the
 gradient of its mean squared residual with respect to the model parameters (the cost
 of a training step). Every engine is timed warm, in interleaved rounds (the order
-rotates each round; in a round each engine runs twice back to back and keeps the
-faster); the median over rounds is reported, with the ratio (time of nested
+rotates each round; in a round each engine runs back to back, at least twice and
+for about a quarter of a second, and keeps its fastest); the median over rounds is reported, with the ratio (time of nested
 reverse mode) / (time of the engine): above 1 is faster than nested reverse mode.
 The compiled temporary memory (XLA's `memory_analysis`) is recorded beside it, and
 every engine's result is checked against nested reverse mode in float64 on 64
@@ -262,22 +262,30 @@ def _agreement(model, pointwise, loss: bool, X64) -> dict[str, float]:
         return {e: _rel_diff(out[e], out[PEER]) for e in ENGINES}
 
 
-def _time(calls: dict[str, Callable], reps: int, inner: int = 2) -> dict[str, list]:
+def _time(
+    calls: dict[str, Callable], reps: int, inner: int = 2, block_s: float = 0.25
+) -> dict[str, list]:
     """Warm each call, then `reps` rounds over the engines (the order rotating each
-    round); in a round each engine runs `inner` times back to back and keeps its
-    fastest, so every engine is timed as a training loop runs it: right after
-    itself, with its buffers allocated (timing an engine right after a different
-    one instead charges it for faulting in fresh memory, up to 40 % for the PIG
-    models)."""
-    for call in calls.values():
+    round); in a round each engine runs back to back at least `inner` times, and
+    for about `block_s` seconds where one call is shorter (at most 50 times), and
+    keeps its fastest, so every engine is timed as a training loop runs it: right
+    after itself, with its buffers allocated (timing an engine right after a
+    different one instead charges it for faulting in fresh memory, up to 40 % for
+    the PIG models), and a millisecond call is not judged on two samples of a
+    shared machine."""
+    counts = {}
+    for n, call in calls.items():
         jax.block_until_ready(call())
+        t0 = time.perf_counter()
+        jax.block_until_ready(call())
+        counts[n] = max(inner, min(50, math.ceil(block_s / (time.perf_counter() - t0))))
     names = list(calls)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(reps):
         order = names[r % len(names) :] + names[: r % len(names)]
         for n in order:
             best = math.inf
-            for _ in range(inner):
+            for _ in range(counts[n]):
                 t0 = time.perf_counter()
                 jax.block_until_ready(calls[n]())
                 best = min(best, time.perf_counter() - t0)
