@@ -15,6 +15,12 @@ def _ms(value: float) -> str:
     return f"{value * 1e3:.3g} ms"
 
 
+def _rounds(entry: dict) -> str:
+    """The range of the per-round ratios (ours and the peer timed back to back)."""
+    r = entry.get("round_ratios")
+    return f" ({min(r):.2g} to {max(r):.2g})" if r else ""
+
+
 def _to_error(g, task: str, peer: str) -> list[str]:
     hits = [
         t
@@ -59,7 +65,7 @@ def _timings(g) -> str:
                     peer_label,
                     g.cell("ours_s", _ms, **sel),
                     g.cell("peer_s", _ms, **sel),
-                    g.cell("ratio", ratio, **sel),
+                    g.cell("ratio", ratio, **sel) + _rounds(g.find(**sel)),
                     "–" if target is None else f"{target:.3g}",
                     *_to_error(g, task, peer),
                 ]
@@ -69,7 +75,7 @@ def _timings(g) -> str:
         "peer",
         "ours / iteration",
         "peer / iteration",
-        "peer / ours",
+        "peer / ours (range over rounds)",
         "target rel. L2",
         "ours to target",
         "peer to target",
@@ -92,9 +98,11 @@ def _timings(g) -> str:
         f"those weights agrees with ours to float32 rounding), Adam at a constant "
         f"{c['lr']:g}, float32, each with its own training step. Time per "
         f"iteration: median of {c['rounds']} interleaved rounds of "
-        f"{c['steps_per_round']} warm steps; above 1x we are faster. Target: our "
+        f"{c['steps_per_round']} warm steps, the range that of each round's "
+        f"ratio; above 1x we are faster. Target: our "
         f"test error after {c['target_steps']} steps, checked every "
-        f"{c['check_every']} steps (training time only); a peer gets "
+        f"{c['check_every']} steps (training time only; from the same weights the "
+        f"runs part by rounding, so a peer may need more or fewer steps); a peer gets "
         f"{c['peer_cap']} steps or {c['peer_budget_s']:.0f} s.{untargeted} "
         f"Load average at the end {s['load_average']} on this shared 2-core "
         f"CPU. Source: {g.source()}."
