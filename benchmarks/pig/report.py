@@ -1,10 +1,9 @@
 """The PIG table, from the committed results of `benchmarks/pig`."""
 
-from benchmarks._report import load_group, ratio, seconds, table
-
-CURVE_POINTS = 20  # as benchmarks/pig/run.py
+from benchmarks._report import ROOT, load_group, ratio, seconds, table
 
 FOLDER = "quick-cpu-intel-r-xeon-r-processor"
+CPU_FOLDER = "cpu-cpu-intel-r-xeon-r-processor"
 PROBLEMS = [
     ("allen_cahn", "Allen-Cahn"),
     ("helmholtz", "Helmholtz"),
@@ -64,6 +63,8 @@ def _table1_row(g, task: str, label: str, optimizer: str) -> list[str]:
         match = dict(task=task, model=model, optimizer=_is(optimizer))
         entry = g.find(metric="relative L2", **match)
         text = g.cell(metric="relative L2", **match)
+        if entry.get("std") is not None:
+            text += f" ± {entry['std']:.2g}"
         if entry.get("diverged"):
             steps = ", ".join(str(d["step"]) for d in entry["diverged"])
             text = (
@@ -111,9 +112,10 @@ def _speed(g) -> str:
         "MLP PINN: time to its final error",
         "PIG sooner by",
     ]
+    evaluations = max(len(c) for r in g.latest["rows"] for c in r.get("curves", []))
     caption = (
         "Training time only (the first steps include compilation; the test error "
-        f"is evaluated {CURVE_POINTS} times along each run, untimed), Adam on the "
+        f"is evaluated {evaluations} times along each run, untimed), Adam on the "
         f"same points, mean over the seeds where both ran; the last column is the "
         f"MLP's time over PIG's. Source: {g.source()}."
     )
@@ -125,4 +127,8 @@ def tables(spread: bool = False) -> dict[str, str]:
     tables = {"table1": _table1(g)}
     if any("reach the MLP" in t["what"] for t in g.latest["timings"]):
         tables["speed"] = _speed(g)
+    if (ROOT / "pig" / "results" / CPU_FOLDER).is_dir():
+        cpu = load_group("pig", CPU_FOLDER, spread=spread)
+        tables["table1-cpu"] = _table1(cpu)
+        tables["speed-cpu"] = _speed(cpu)
     return tables

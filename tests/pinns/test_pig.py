@@ -439,7 +439,9 @@ def test_a_scale_at_zero_is_evaluated_at_the_floor_and_stays_finite():
         out = call(tiny, x)
         assert all(np.all(np.isfinite(t)) for t in jax.tree.leaves(out))
         # the same values and derivatives as at the floor; no gradient to sigma there
-        for a, b in zip(jax.tree.leaves(out[:2]), jax.tree.leaves(reference[:2])):
+        for a, b in zip(
+            jax.tree.leaves(out[:2]), jax.tree.leaves(reference[:2]), strict=True
+        ):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
         assert float(out[2].sigma[1, 4, 0]) == 0.0
     # a Gaussian that narrow is zero away from its mean: as if it were absent
