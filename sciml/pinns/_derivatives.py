@@ -20,9 +20,8 @@ ENGINES = ("auto", "reverse", "forward_over_reverse", "forward", "taylor", "jet"
 # tables are in docs/pinns.md): the one collapsed forward pass ("taylor"), which serves
 # the value, every first derivative and the second-order channels of a residual at
 # once. A `Derivatives` built with `order=1` (first derivatives only) instead takes
-# them from one reverse pass where `u` has fewer outputs than `x` has axes, and that
-# gradient is differentiated through the forward pass (`_reverse_forward_jacobian`);
-# see `Derivatives._pick`.
+# them from one reverse pass where `u` has fewer outputs than `x` has axes; see
+# `Derivatives._pick`.
 AUTO = {
     "value": "taylor",
     "first": "taylor",
@@ -82,26 +81,6 @@ def _jet_pure(u: Callable, x, axis: int, order: int):
 def _jet_dir2(u: Callable, x, v):
     _, (_, second) = _jet.jet(u, (x,), ((v, jnp.zeros_like(x)),))
     return second
-
-
-def _forward_jacobian(u: Callable, x, *consts):
-    try:
-        _, first, _ = second_order(lambda y: u(y, *consts), x)
-        return jnp.stack(first, axis=-1)
-    except UnsupportedPrimitive as err:
-        _warn(err)
-        return jax.jacfwd(lambda y: u(y, *consts))(x)
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _reverse_forward_jacobian(u: Callable, x, *consts):
-    """`jacrev(u(., *consts))(x)`, with the derivative of the forward Jacobian."""
-    return jax.jacrev(lambda y: u(y, *consts))(x)
-
-
-@_reverse_forward_jacobian.defjvp
-def _reverse_forward_jacobian_jvp(u, primals, tangents):
-    return jax.jvp(functools.partial(_forward_jacobian, u), primals, tangents)
 
 
 class Derivatives:
@@ -171,14 +150,12 @@ class Derivatives:
       `order=1` (first derivatives only) and a `u` with fewer outputs than `x` has
       axes, `"auto"` takes the first derivatives from one reverse pass
       (`jax.jacrev`: all $d$ of them at once, where a forward pass carries one
-      tangent per axis), and that gradient is differentiated, with respect to
-      `x` or to what `u` closes over, through the forward pass (`jax.custom_jvp`):
-      the residual is then as fast as reverse mode and its training step as fast
-      as `"taylor"`'s, which beats reverse over reverse on a Gaussian feature
-      model. Without `order=1`, a `Derivatives` cannot know whether a second
-      derivative will be asked after the first ones, and one pass is the safe
-      choice (a reverse-mode gradient followed by the forward pass halves the
-      speed of a training step through a residual such as nonlinear diffusion).
+      tangent per axis) and the value from `u` itself: a first-order residual and
+      the training step through it then cost what reverse mode's cost. Without
+      `order=1`, a `Derivatives` cannot know whether a second derivative will be
+      asked after the first ones, and one pass is the safe choice (a reverse-mode
+      gradient followed by the forward pass halved the speed of the training step
+      through nonlinear diffusion, which asks `grad` first, on a 2+1-D MLP).
 
     **Measured**: `sciml bench pig-derivatives` times every engine against nested
     reverse mode on tanh MLPs and a PIG-like Gaussian feature model, for the
@@ -189,9 +166,10 @@ class Derivatives:
     tangents, one collapsed channel) against about $2 + 2n$ for nested reverse
     mode, a ratio below 2 (1.5 in 2-D), so the scalar MLP's Laplacian and the
     residuals built on it stay below 2x; the large factors come from the training
-    step, where reverse mode differentiates its own nested reverse passes. A first-order residual cannot beat one reverse
-    pass (about 1x with `order=1`). All engines agree to 1e-10 in float64 (tested,
-    and checked by the benchmark on every row).
+    step, where reverse mode differentiates its own nested reverse passes. A
+    first-order residual cannot beat one reverse pass (about 1x with `order=1`).
+    All engines agree to 1e-10 in float64 (tested, and checked by the benchmark on
+    every row).
 
     **Operators.** `value`, `d(*axes)`, `grad(axes)`, `laplacian(axes)`,
     `divergence(flux, axes)`; each result is computed once per `Derivatives` and
@@ -468,7 +446,7 @@ class Derivatives:
 
         def run():
             if engine in ("reverse", "forward_over_reverse"):
-                return self._jacobian()[..., i]
+                return self._rev_jac(())[..., i]
             if engine == "taylor":
                 v = self._taylor_get((i,))
                 if v is not None:
@@ -491,21 +469,6 @@ class Derivatives:
             for c in range(self._shape[0])
         ]
         return jnp.stack(comps)
-
-    def _jacobian(self):
-        """The first derivatives, shape `(..., d)`, by one reverse pass; under
-        `"auto"`, differentiated (with respect to `x` or anything `u` closes over)
-        through the forward pass instead (`jax.custom_jvp`): reverse mode evaluates
-        a gradient in one pass, but a training step differentiates the forward pass
-        faster than reverse over reverse on the PIG models (1.5x)."""
-
-        def run():
-            if self._engine != "auto":
-                return self._rev_jac(())
-            u, consts = jax.closure_convert(self._u, self._x)
-            return _reverse_forward_jacobian(u, self._x, *consts)
-
-        return self._cached(("jacobian",), run)
 
     def _rev_jac(self, prefix: tuple[int, ...]):
         """`jacrev` of $\\partial_{prefix} u$: shape `(..., d)`."""
@@ -587,7 +550,7 @@ class Derivatives:
         def run():
             x = self._x
             if engine in ("reverse", "forward_over_reverse"):
-                g = self._jacobian()
+                g = self._rev_jac(())
                 return g if sel == tuple(range(self.ndim)) else g[..., list(sel)]
             if engine == "taylor":
                 full = self._taylor(self._spatial_or_all())
