@@ -43,7 +43,12 @@ def _best_other(row: dict) -> str:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def _flags(run: dict) -> str:
+    flags = run.get("settings", {}).get("xla_flags")
+    return f" `XLA_FLAGS={flags}` (as `sciml bench pig` runs)." if flags else ""
 
 
 def _caption(g: Group, what: str) -> str:
@@ -64,7 +69,7 @@ def _caption(g: Group, what: str) -> str:
         f"other: the fastest of {', '.join(f'`{e}`' for e in OTHERS)}. float64 diff: "
         f"the largest difference of any engine from nested reverse mode in float64 "
         f"on 64 points, relative to max(1, max |reference|). A shared 2-core CPU, "
-        f"{load}. Source: {g.source()}."
+        f"{load}.{_flags(run)} Source: {g.source()}."
     )
 
 
@@ -168,7 +173,9 @@ def _summary(g: Group) -> str:
         f"`Derivatives` (engine `auto`) against nested reverse mode: time of nested "
         f"reverse mode / time of `auto`, one run, {s['settings']['points']} points, "
         f"float32, a shared 2-core CPU (load average {s['load_average']} at the "
-        f"end); every engine agrees with nested reverse mode to "
+        f"end);{_flags(s)} The lowest residual and training-step ratios are the "
+        f"first-order flow-mixing residual's, where nested reverse mode is one "
+        f"reverse pass. Every engine agrees with nested reverse mode to "
         f"{max(r['diff'] for r in runs.values()):.0e} in float64. Per operator and "
         f"engine: docs/pinns.md. Source: {g.source()}."
     )
