@@ -122,10 +122,12 @@ def _speed(g) -> str:
         "MLP PINN: time to its final error",
         "PIG sooner by",
     ]
-    evaluations = max(len(c) for r in g.latest["rows"] for c in r.get("curves", []))
+    curve = max((c for r in g.latest["rows"] for c in r.get("curves", [])), key=len)
+    at = ", ".join(str(step) for step, _, _ in curve)
     caption = (
         "Training time only (the first steps include compilation; the test error "
-        f"is evaluated {evaluations} times along each run, untimed), Adam on the "
+        f"is evaluated after steps {at}, untimed, so a time to reach is that of "
+        f"the first evaluation at or below the error), Adam on the "
         f"same points, mean over the seeds where both ran; the last column is the "
         f"MLP's time over PIG's. Source: {g.source()}."
     )

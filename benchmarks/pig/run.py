@@ -108,7 +108,7 @@ CPU = dict(
 )
 SCALES = {"quick": QUICK, "cpu": CPU, "paper": {}}
 SEEDS = {"quick": (100,), "cpu": (100, 200, 300), "paper": (100, 200, 300)}
-CURVE_POINTS = 10  # test-error evaluations along each run (the last = final model)
+CURVE_POINTS = 12  # test-error evaluations along each run (the last = final model)
 
 
 def _schedule(lr: float, decay: tuple[str, float]):
@@ -192,13 +192,12 @@ def train_one(name, kind, seed, scale, reference, steps=None, optimizer="Adam"):
     optim = _optimizer(recipe, optimizer)
     step = training.make_step(loss, optim)
     state = training.init_train_state(model, optim, key=jax.random.key(seed + 2))
-    # Train in CURVE_POINTS blocks; after each, the test error of the model as it
-    # is (a learning curve, for the time to reach an error: it selects nothing).
-    # Only the steps are timed (the first block includes the compilation).
-    every = max(steps // CURVE_POINTS, 1)
+    # Train in blocks ending at log-spaced steps; after each, the test error of the
+    # model as it is (a learning curve, for the time to reach an error: it selects
+    # nothing). Only the steps are timed (the first block includes compilation).
     curve, train_s, done, block_s = [], 0.0, 0, []
-    while done < steps:
-        n = min(every, steps - done)
+    for end in curve_steps(steps):
+        n = end - done
         t0 = time.perf_counter()
         for i in range(done, done + n):
             state, value, _ = step(points(i), state)
@@ -239,6 +238,13 @@ def train_one(name, kind, seed, scale, reference, steps=None, optimizer="Adam"):
         curve=curve,
         **(_scale_report(state.model) if kind == "PIG" else {}),
     )
+
+
+def curve_steps(steps: int) -> list[int]:
+    """Where a learning curve is evaluated: CURVE_POINTS log-spaced steps from
+    steps / 100 to `steps` (the last one the final model)."""
+    ends = np.geomspace(max(steps / 100, 1), steps, CURVE_POINTS)
+    return sorted({int(round(e)) for e in ends} | {steps})
 
 
 def time_to_reach(curve: list, target: float) -> float | None:
