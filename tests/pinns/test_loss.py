@@ -77,7 +77,7 @@ def test_grad_norm_balance_equalises_the_weighted_gradients():
         )
         terms = pinns.PINNLoss(problem).terms
         norms = [
-            optax.global_norm(
+            optax.tree.norm(
                 eqx.filter(
                     jax.grad(lambda m, i=i: terms(m, batch)[0][i])(model),
                     eqx.is_inexact_array,
