@@ -11,10 +11,10 @@ import numpy as np
 from ... import solvers
 from .._conditions import Dirichlet, InitialValue, Robin
 from .._domain import Box
-from .._problem import AbstractPDEProblem
+from ._base import AbstractScalarProblem
 
 
-class Poisson2D(AbstractPDEProblem):
+class Poisson2D(AbstractScalarProblem):
     r"""$-\Delta u = 2\pi^2 \sin(\pi x)\sin(\pi y)$ on $[0, 1]^2$, $u = 0$ on the
     boundary, with $u = \sin(\pi x)\sin(\pi y)$. Tested on a 101 x 101 grid.
 
@@ -22,13 +22,6 @@ class Poisson2D(AbstractPDEProblem):
 
     - `engine`: the derivative engine ([`sciml.pinns.Derivatives`][]).
     """
-
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, *, engine: str = "auto"):
         self.domain = Box((0.0, 0.0), (1.0, 1.0), ("x", "y"))
@@ -51,7 +44,7 @@ class Poisson2D(AbstractPDEProblem):
 _HERMITE = np.polynomial.hermite.hermgauss(160)
 
 
-class Burgers1D(AbstractPDEProblem):
+class Burgers1D(AbstractScalarProblem):
     r"""$u_t + u u_x = \nu u_{xx}$ on $x \in [-1, 1]$, $t \in [0, 1]$, $u(0, x) =
     -\sin(\pi x)$, $u(t, \pm 1) = 0$, $\nu = 0.01/\pi$ (the classic of Raissi,
     Perdikaris & Karniadakis, J. Comput. Phys. 2019). The exact solution is the
@@ -73,12 +66,6 @@ class Burgers1D(AbstractPDEProblem):
     """
 
     nu: float = eqx.field(static=True)
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, nu: float = 0.01 / math.pi, *, engine: str = "auto"):
         self.nu = float(nu)
@@ -109,7 +96,7 @@ class Burgers1D(AbstractPDEProblem):
         return D.d("t") + D.value * D.d("x") - self.nu * D.d("x", "x")
 
 
-class DiffusionSorption(AbstractPDEProblem):
+class DiffusionSorption(AbstractScalarProblem):
     r"""PDEBench's diffusion-sorption $u_t = D/R(u)\,u_{xx}$ on $x \in [0, 1]$, $t \in
     [0, 500]$, with $u(t, 0) = 1$, $u(t, 1) = -D u_x(t, 1)$ (the outflow condition
     of PDEBench's code, see [`sciml.solvers.DiffusionSorption`][]) and a constant
@@ -128,12 +115,6 @@ class DiffusionSorption(AbstractPDEProblem):
 
     solver: solvers.DiffusionSorption
     u0: float = eqx.field(static=True)
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(
         self,

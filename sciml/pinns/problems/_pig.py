@@ -8,10 +8,10 @@ import jax.numpy as jnp
 
 from .._conditions import Dirichlet, InitialValue, InitialVelocity
 from .._domain import Box
-from .._problem import AbstractPDEProblem
+from ._base import AbstractScalarProblem
 
 
-class Helmholtz2D(AbstractPDEProblem):
+class Helmholtz2D(AbstractScalarProblem):
     r"""$u_{xx} + u_{yy} + k^2 u = q$ on $[-1, 1]^2$, $u = 0$ on the boundary, with
     $u = \sin(a_1\pi x)\sin(a_2\pi y)$ and $q = (k^2 - (a_1\pi)^2 - (a_2\pi)^2)\,u$
     (sheet: $k = 1$, $(a_1, a_2) = (1, 4)$; the high-frequency variant $(10, 10)$).
@@ -28,12 +28,6 @@ class Helmholtz2D(AbstractPDEProblem):
     a1: float = eqx.field(static=True)
     a2: float = eqx.field(static=True)
     k: float = eqx.field(static=True)
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(
         self, a1: float = 1.0, a2: float = 4.0, k: float = 1.0, *, engine: str = "auto"
@@ -61,7 +55,7 @@ class Helmholtz2D(AbstractPDEProblem):
         return D.laplacian() + self.k**2 * D.value - self.source(x)
 
 
-class KleinGordon(AbstractPDEProblem):
+class KleinGordon(AbstractScalarProblem):
     r"""$u_{tt} - (u_{xx} + u_{yy}) + u^2 = f$ on $t \in [0, 10]$, $(x, y) \in
     [-1, 1]^2$, with $u = (x + y)\cos 2t + xy\sin 2t$, so $f = u^2 - 4u$; initial
     value $x + y$, initial velocity $2xy$ (the sheet leaves whether the velocity is
@@ -72,13 +66,6 @@ class KleinGordon(AbstractPDEProblem):
 
     - `engine`: the derivative engine.
     """
-
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, *, engine: str = "auto"):
         self.domain = Box((0.0, -1.0, -1.0), (10.0, 1.0, 1.0), ("t", "x", "y"))
@@ -126,7 +113,7 @@ def _flow_mixing(x):
     return -jnp.tanh(0.5 * yy * jnp.cos(omega * t) - 0.5 * xx * jnp.sin(omega * t))
 
 
-class FlowMixing(AbstractPDEProblem):
+class FlowMixing(AbstractScalarProblem):
     r"""$u_t + a u_x + b u_y = 0$ on $t \in [0, 4]$, $(x, y) \in [-4, 4]^2$: a vortex
     $a = -(v_t/v_{\max})\,y/r$, $b = (v_t/v_{\max})\,x/r$, $v_t =
     \operatorname{sech}^2(r)\tanh(r)$, $r = \sqrt{x^2 + y^2}$, $v_{\max} = 0.385$,
@@ -139,13 +126,6 @@ class FlowMixing(AbstractPDEProblem):
 
     - `engine`: the derivative engine.
     """
-
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, *, engine: str = "auto"):
         self.domain = Box((0.0, -4.0, -4.0), (4.0, 4.0, 4.0), ("t", "x", "y"))

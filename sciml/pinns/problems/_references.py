@@ -12,7 +12,7 @@ import numpy as np
 from ... import solvers
 from .._conditions import Dirichlet, InitialValue, Periodic
 from .._domain import Box
-from .._problem import AbstractPDEProblem
+from ._base import AbstractScalarProblem
 
 
 def _nonlinear_diffusion_u0(x):
@@ -25,7 +25,7 @@ def _nonlinear_diffusion_u0(x):
     )
 
 
-class NonlinearDiffusion(AbstractPDEProblem):
+class NonlinearDiffusion(AbstractScalarProblem):
     r"""$u_t = 0.05\,(u_x^2 + u u_{xx} + u_y^2 + u u_{yy}) = 0.025\,\Delta(u^2)$ on
     $t \in [0, 1]$, $(x, y) \in [-1, 1]^2$, $u = 0$ on the boundary, from the sheet's
     sum of three Gaussians. No closed form: `reference()` solves it with
@@ -46,12 +46,6 @@ class NonlinearDiffusion(AbstractPDEProblem):
     """
 
     reference_cells: int = eqx.field(static=True)
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, reference_cells: int = 401, *, engine: str = "auto"):
         self.reference_cells = int(reference_cells)
@@ -91,7 +85,7 @@ def _allen_cahn_u0(x):
     return x[1] ** 2 * jnp.cos(math.pi * x[1])
 
 
-class AllenCahn(AbstractPDEProblem):
+class AllenCahn(AbstractScalarProblem):
     r"""$u_t - 10^{-4} u_{xx} + 5u^3 - 5u = 0$ on $x \in [-1, 1]$, $t \in [0, 1]$,
     $u(0, x) = x^2\cos(\pi x)$, periodic in $x$ (values and first derivatives); the
     JAX-PI problem (no PIG code was released for it, [U] in the sheet). Train it
@@ -105,13 +99,6 @@ class AllenCahn(AbstractPDEProblem):
 
     - `engine`: the derivative engine.
     """
-
-    domain: Box
-    conditions: tuple
-    test_shape: tuple[int, ...] = eqx.field(static=True)
-    engine: str = eqx.field(static=True)
-    residual_weight: float = eqx.field(static=True)
-    n_outputs = 1
 
     def __init__(self, *, engine: str = "auto"):
         self.domain = Box((0.0, -1.0), (1.0, 1.0), ("t", "x"))
