@@ -71,9 +71,25 @@ class AbstractCondition(eqx.Module):
 
 
 class _OnFaces(AbstractCondition):
-    """A condition on a set of faces, `n` points on each."""
+    """A condition on a set of faces, `n` points on each, with data `value`."""
 
-    faces: eqx.AbstractVar[Faces | None]
+    value: Any
+    faces: Faces | None = eqx.field(static=True)
+    weight: float = eqx.field(static=True)
+
+    def __init__(
+        self, value: Any = 0.0, on: Sequence | None = None, weight: float = 1.0
+    ):
+        self.value = value
+        self.faces = None if on is None else tuple((a, s) for a, s in on)
+        self.weight = float(weight)
+
+    def _normal(self, u: Callable, x: Array, domain: Box) -> tuple[Derivatives, Array]:
+        """The first-order derivatives of `u` at `x` and its outward normal
+        derivative there."""
+        sign, axis = self._face_of(domain, x)
+        D = Derivatives(u, x, names=domain.names, order=1)
+        return D, sign * jnp.take(D.grad(), axis, axis=-1)
 
     def points(self, domain, n, *, key, method="uniform"):
         """`n` points where the condition holds, drawn by `method`."""
@@ -112,17 +128,6 @@ class Dirichlet(_OnFaces):
     - `weight`: the weight of its term in the loss.
     """
 
-    value: Any
-    faces: Faces | None = eqx.field(static=True)
-    weight: float = eqx.field(static=True)
-
-    def __init__(
-        self, value: Any = 0.0, on: Sequence | None = None, weight: float = 1.0
-    ):
-        self.value = value
-        self.faces = None if on is None else tuple((a, s) for a, s in on)
-        self.weight = float(weight)
-
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
         return u(x) - _data(self.value, x)
@@ -138,23 +143,10 @@ class Neumann(_OnFaces):
     - `weight`: the weight of its term in the loss.
     """
 
-    value: Any
-    faces: Faces | None = eqx.field(static=True)
-    weight: float = eqx.field(static=True)
-
-    def __init__(
-        self, value: Any = 0.0, on: Sequence | None = None, weight: float = 1.0
-    ):
-        self.value = value
-        self.faces = None if on is None else tuple((a, s) for a, s in on)
-        self.weight = float(weight)
-
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
-        sign, axis = self._face_of(domain, x)
-        grad = Derivatives(u, x, names=domain.names, order=1).grad()
-        normal = jnp.take(grad, axis, axis=-1)
-        return sign * normal - _data(self.value, x)
+        _, normal = self._normal(u, x, domain)
+        return normal - _data(self.value, x)
 
 
 class Robin(_OnFaces):
@@ -171,9 +163,6 @@ class Robin(_OnFaces):
 
     alpha: float = eqx.field(static=True)
     beta: float = eqx.field(static=True)
-    value: Any
-    faces: Faces | None = eqx.field(static=True)
-    weight: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -183,15 +172,12 @@ class Robin(_OnFaces):
         on: Sequence | None = None,
         weight: float = 1.0,
     ):
-        self.alpha, self.beta, self.value = float(alpha), float(beta), value
-        self.faces = None if on is None else tuple((a, s) for a, s in on)
-        self.weight = float(weight)
+        self.alpha, self.beta = float(alpha), float(beta)
+        super().__init__(value, on, weight)
 
     def residual(self, u, x, domain):
         """What vanishes at the point `x` when `u` meets the condition."""
-        sign, axis = self._face_of(domain, x)
-        D = Derivatives(u, x, names=domain.names, order=1)
-        normal = sign * jnp.take(D.grad(), axis, axis=-1)
+        D, normal = self._normal(u, x, domain)
         return self.alpha * D.value + self.beta * normal - _data(self.value, x)
 
 
