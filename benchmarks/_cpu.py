@@ -21,7 +21,7 @@ def tune_cpu() -> str | None:
     installed. Returns the `XLA_FLAGS` the run uses."""
     if "XLA_FLAGS" in os.environ:
         return os.environ["XLA_FLAGS"]
-    names = {d.metadata["Name"].lower() for d in md.distributions()}
+    names = {(d.metadata["Name"] or "").lower() for d in md.distributions()}
     gpu = any(n.startswith(("jax-cuda", "jax-rocm", "jax_cuda")) for n in names)
     try:
         series = md.version("jaxlib").split(".")[:2] == ["0", "10"]
