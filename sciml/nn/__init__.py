@@ -1,8 +1,21 @@
-"""Shared neural-network building blocks: MLP, Fourier features, spectral convolution."""
+"""Shared neural-network building blocks: MLP, modified MLP, CNN encoder, Fourier
+features, spectral convolution, and `Constant` (a float array no optimizer moves)."""
 
 from ._activations import ACTIVATIONS as ACTIVATIONS, get_activation as get_activation
+from ._cnn import CNN as CNN
+from ._constant import Constant as Constant
 from ._fourier import FourierFeatures as FourierFeatures
 from ._mlp import MLP as MLP
+from ._modified_mlp import ModifiedMLP as ModifiedMLP
 from ._spectral import SpectralConv as SpectralConv
 
-__all__ = ["ACTIVATIONS", "MLP", "FourierFeatures", "SpectralConv", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "CNN",
+    "MLP",
+    "Constant",
+    "FourierFeatures",
+    "ModifiedMLP",
+    "SpectralConv",
+    "get_activation",
+]

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 ACTIVATIONS: dict[str, Callable] = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
+    "leaky_relu": jax.nn.leaky_relu,
     "gelu": jax.nn.gelu,
     "silu": jax.nn.silu,
     "swish": jax.nn.silu,

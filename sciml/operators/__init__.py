@@ -1,7 +1,51 @@
-"""Operator learning and autoregressive solvers: FNO, ODE-Net, rollout."""
+"""Operator learning and autoregressive solvers.
 
+- **DeepONet family** (one branch/trunk/combine structure, `AbstractDeepONet`):
+  `DeepONet` (unstacked with bias; multiple outputs with the strategies
+  `independent`, `split_both`, `split_branch`, `split_trunk`; Fourier-feature
+  trunks; any network as branch), `PODDeepONet` (`pod_basis`), `MIONet`,
+  `ModifiedDeepONet`. Each evaluates one input at points, the cartesian product
+  (`model.cartesian`) and paired rows (`model.paired`).
+- **MT-DeepONet** inputs and losses: `task_input`, `with_mask_channel`,
+  `masked_mse`, `masked_relative_l2`, `check_mask` (partial fine-tuning:
+  `sciml.training.trainable_only`).
+- **FNO**, **ODE-Net**, and `rollout`.
+"""
+
+from ._deeponet import (
+    STRATEGIES as STRATEGIES,
+    AbstractDeepONet as AbstractDeepONet,
+    DeepONet as DeepONet,
+)
 from ._fno import FNO as FNO, grid_coordinates as grid_coordinates
+from ._mionet import MIONet as MIONet
+from ._modified_deeponet import ModifiedDeepONet as ModifiedDeepONet
+from ._multitask import (
+    check_mask as check_mask,
+    masked_mse as masked_mse,
+    masked_relative_l2 as masked_relative_l2,
+    task_input as task_input,
+    with_mask_channel as with_mask_channel,
+)
 from ._odenet import ODENet as ODENet
+from ._pod_deeponet import PODDeepONet as PODDeepONet, pod_basis as pod_basis
 from ._rollout import rollout as rollout
 
-__all__ = ["FNO", "ODENet", "grid_coordinates", "rollout"]
+__all__ = [
+    "FNO",
+    "STRATEGIES",
+    "AbstractDeepONet",
+    "DeepONet",
+    "MIONet",
+    "ModifiedDeepONet",
+    "ODENet",
+    "PODDeepONet",
+    "check_mask",
+    "grid_coordinates",
+    "masked_mse",
+    "masked_relative_l2",
+    "pod_basis",
+    "rollout",
+    "task_input",
+    "with_mask_channel",
+]

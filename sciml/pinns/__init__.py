@@ -11,7 +11,8 @@ and models that train a network to solve it.
 - **Points and loss**: `Collocation` (uniform or Latin hypercube, resampled every
   k steps), `residual_adaptive` (RAD), `fixed_batch`; `PINNLoss` with fixed
   weights, gradient-norm balancing and causal weighting in time, as
-  `loss(model, batch, key) -> (scalar, metrics)`.
+  `loss(model, batch, key) -> (scalar, metrics)`; `OperatorPINNLoss`, the same
+  over a batch of input functions for an operator network (PI-DeepONet).
 - **Models**: `PIG` (physics-informed Gaussians: a trainable Gaussian-mixture
   embedding and a small MLP head; diagonal or full covariance, per-channel or
   shared), with `check_scales`, the guard against collapsed Gaussians; `MLPPINN`,
@@ -34,6 +35,7 @@ from ._domain import Box as Box
 from ._evaluate import relative_l2 as relative_l2
 from ._loss import PINNLoss as PINNLoss
 from ._mlp_pinn import MLPPINN as MLPPINN
+from ._operator_loss import OperatorPINNLoss as OperatorPINNLoss
 from ._pig import PIG as PIG, check_scales as check_scales
 from ._problem import AbstractPDEProblem as AbstractPDEProblem
 from ._sampling import (
@@ -53,6 +55,7 @@ __all__ = [
     "InitialVelocity",
     "MLPPINN",
     "Neumann",
+    "OperatorPINNLoss",
     "PIG",
     "PINNLoss",
     "Periodic",

@@ -23,6 +23,7 @@ from ._step import (
     TrainState as TrainState,
     init_train_state as init_train_state,
     make_step as make_step,
+    trainable_only as trainable_only,
 )
 from ._summary import count_parameters as count_parameters, summary as summary
 
@@ -38,6 +39,7 @@ __all__ = [
     "init_train_state",
     "load_model",
     "make_step",
+    "trainable_only",
     "model_spec",
     "save_model",
     "summary",

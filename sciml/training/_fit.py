@@ -201,6 +201,7 @@ def fit(
     validation: Any = None,
     validate_every: int | None = None,
     return_best: bool = False,
+    trainable: Any = None,
 ) -> FitResult:
     """Train an equinox model with optax: one compiled step, logs, checkpoints.
 
@@ -279,6 +280,10 @@ def fit(
     - `return_best`: return the best model on validation as `FitResult.model`
         (default `False`: the final model; `state` is the final state either
         way).
+    - `trainable`: train only these parameters, e.g. the layers a transfer run
+        fine-tunes (`None`: every inexact array; a filter spec such as
+        [`sciml.training.trainable_only`][] makes). The others stay bitwise
+        unchanged, whatever the optimizer does (weight decay included).
 
     **Returns:**
 
@@ -325,7 +330,7 @@ def fit(
         validator = Validator(loss_fn, validation, run_path)
         validate_every = log_every if validate_every is None else validate_every
 
-    state = init_train_state(model, optimizer, key=key)
+    state = init_train_state(model, optimizer, key=key, trainable=trainable)
     start, best = 0, None
     ckpts = None
     metrics_log = None
@@ -348,7 +353,7 @@ def fit(
     else:
         logger.info("fit: %s", summary(state.model))
 
-    step_fn, traced = _make_step(loss_fn, optimizer)
+    step_fn, traced = _make_step(loss_fn, optimizer, trainable)
     history: list[dict[str, Any]] = []
     last_checkpoint = None
     if ckpts is not None and start > 0:

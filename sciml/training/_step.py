@@ -63,6 +63,50 @@ def _as_typed_key(key: Any) -> PRNGKeyArray:
     )
 
 
+def parameters(model: PyTree, trainable: Any = None) -> tuple[PyTree, PyTree]:
+    """Split `model` into the parameters a step trains and the rest.
+
+    The parameters are its inexact (floating-point) arrays, restricted to the
+    leaves `trainable` selects (an `eqx.partition` filter spec: a callable on
+    leaves, or a pytree prefix of the model with bool leaves, as
+    [`sciml.training.trainable_only`][] builds; `None`: all). Everything else,
+    frozen arrays included, is passed through untouched: no gradient, no
+    optimizer state, no update, so a frozen weight stays bitwise the same
+    whatever the optimizer (weight decay included).
+    """
+    if trainable is None:
+        return eqx.partition(model, eqx.is_inexact_array)
+    chosen, frozen = eqx.partition(model, trainable)
+    params, rest = eqx.partition(chosen, eqx.is_inexact_array)
+    return params, eqx.combine(rest, frozen)
+
+
+def trainable_only(model: PyTree, where: Callable[[PyTree], Any]) -> PyTree:
+    """A filter spec that trains only the parts of `model` that `where` picks.
+
+    ```python
+    spec = trainable_only(model, lambda m: (m.branch.convs[0], m.trunk.layers[-1]))
+    fit(model, loss, batches, optax.adamw(1e-3), steps=1000, trainable=spec)
+    ```
+
+    **Arguments:**
+
+    - `model`: the model.
+    - `where`: `where(model)` returns one node of the model or a tuple of them
+        (submodules or arrays), as for `eqx.tree_at`.
+
+    **Returns:**
+
+    A pytree of the model's structure with bool leaves: True under the picked
+    nodes, False elsewhere; pass it as `trainable=` to `fit`, `make_step` and
+    `init_train_state`.
+    """
+    spec = jax.tree.map(lambda _: False, model)
+    return eqx.tree_at(
+        where, spec, replace_fn=lambda node: jax.tree.map(lambda _: True, node)
+    )
+
+
 def _fresh_copy(tree: PyTree) -> PyTree:
     # The step donates its state: copying once up front keeps the caller's arrays
     # alive and guarantees that no buffer appears twice among the donated inputs
@@ -79,6 +123,7 @@ def init_train_state(
     key: Any = None,
     opt_state: PyTree = None,
     step: int = 0,
+    trainable: Any = None,
 ) -> TrainState:
     """Create the state of a fresh training run.
 
@@ -94,18 +139,22 @@ def init_train_state(
     - `opt_state`: an optimizer state to start from (default
         `optimizer.init(params)`).
     - `step`: the step counter to start from.
+    - `trainable`: the parameters to train (`None`: all; see
+        [`sciml.training.trainable_only`][]); the same as the step's.
 
     **Returns:**
 
     A [`sciml.training.TrainState`][] with `bad_step = -1`.
     """
     step = integer("step", step, minimum=0, owner="init_train_state")
-    params = eqx.filter(model, eqx.is_inexact_array)
+    params, _ = parameters(model, trainable)
     if not jax.tree.leaves(params):
         raise ValueError(
-            f"Expected a model with at least one floating-point array parameter, "
-            f"got a {type(model).__name__} with none. Fix: pass an equinox module "
-            f"whose weights are JAX arrays."
+            f"Expected a model with at least one floating-point array parameter "
+            f"to train, got a {type(model).__name__} with none"
+            f"{'' if trainable is None else ' selected by `trainable`'}. Fix: pass "
+            f"an equinox module whose weights are JAX arrays (and a `trainable` "
+            f"spec that selects some of them)."
         )
     if opt_state is None:
         opt_state = optimizer.init(params)
@@ -156,13 +205,13 @@ def _all_finite(tree: PyTree) -> Array:
 
 
 def _make_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, trainable: Any = None
 ) -> tuple[StepFn, Callable]:
     """Build the jitted step and return it with the traced function (for counts)."""
 
     def _step(batch, state):
         key = jax.random.fold_in(state.key, state.step)
-        params, static = eqx.partition(state.model, eqx.is_inexact_array)
+        params, static = parameters(state.model, trainable)
 
         def _loss(p):
             return _check_loss_output(loss_fn(eqx.combine(p, static), batch, key))
@@ -207,7 +256,9 @@ def _make_step(
     return eqx.filter_jit(traced, donate="all-except-first"), traced
 
 
-def make_step(loss_fn: LossFn, optimizer: optax.GradientTransformation) -> StepFn:
+def make_step(
+    loss_fn: LossFn, optimizer: optax.GradientTransformation, *, trainable: Any = None
+) -> StepFn:
     """Build a jitted training step for any equinox model.
 
     The step computes the loss and its gradient with respect to
@@ -240,11 +291,14 @@ def make_step(loss_fn: LossFn, optimizer: optax.GradientTransformation) -> StepF
         `jax.random.fold_in(state.key, i)`.
     - `optimizer`: an optax gradient transformation; the same one that built
         `state.opt_state`.
+    - `trainable`: train only these parameters (`None`: every inexact array; a
+        filter spec, e.g. from [`sciml.training.trainable_only`][]); the rest stay
+        bitwise unchanged. Build the state with the same `trainable`.
 
     **Returns:**
 
     `step(batch, state) -> (state, loss, metrics)`. The input `state` is donated:
     use only the returned one.
     """
-    step, _ = _make_step(loss_fn, optimizer)
+    step, _ = _make_step(loss_fn, optimizer, trainable)
     return step

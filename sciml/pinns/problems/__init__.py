@@ -7,12 +7,18 @@ conditions, test grid and exact solution or classical reference.
   and `AllenCahn` (references from `sciml.solvers`).
 - Classic: `Poisson2D`, `Burgers1D` (Raissi et al.'s shock, Cole-Hopf exact),
   `DiffusionSorption` (PDEBench's, reference by `sciml.solvers`).
+- Parameterised by an input function, for physics-informed operator learning:
+  `Antiderivative`, `SourceDiffusionReaction` (PI-DeepONet's examples).
 """
 
 from ._classic import (
     Burgers1D as Burgers1D,
     DiffusionSorption as DiffusionSorption,
     Poisson2D as Poisson2D,
+)
+from ._operators import (
+    Antiderivative as Antiderivative,
+    SourceDiffusionReaction as SourceDiffusionReaction,
 )
 from ._pig import (
     FlowMixing as FlowMixing,
@@ -26,6 +32,7 @@ from ._references import (
 
 __all__ = [
     "AllenCahn",
+    "Antiderivative",
     "Burgers1D",
     "DiffusionSorption",
     "FlowMixing",
@@ -33,4 +40,5 @@ __all__ = [
     "KleinGordon",
     "NonlinearDiffusion",
     "Poisson2D",
+    "SourceDiffusionReaction",
 ]
