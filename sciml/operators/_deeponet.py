@@ -7,6 +7,7 @@ cartesian-product and paired forms and the input checks live here once.
 """
 
 import abc
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -94,9 +95,19 @@ class Concat(eqx.Module):
         return jnp.concatenate([_call(net, x, **kwargs) for net in self.nets])
 
 
+def _takes_key(net: Callable) -> bool:
+    """Whether `net(x, key=...)` is accepted (a network with dropout)."""
+    try:
+        params = inspect.signature(net).parameters
+    except (TypeError, ValueError):
+        return False
+    return "key" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def _call(net: Callable, x: Any, *, key: PRNGKeyArray | None = None) -> Array:
-    """Call a branch network, handing it a key (dropout) only when there is one."""
-    return net(x) if key is None else net(x, key=key)
+    """Call a branch network, handing it the key (dropout) when there is one and the
+    network takes one."""
+    return net(x, key=key) if key is not None and _takes_key(net) else net(x)
 
 
 def branch_mlps(

@@ -15,6 +15,7 @@ from .._checks import integer
 from ..nn import Constant
 from ._deeponet import (
     AbstractDeepONet,
+    _call,
     as_shape,
     branch_mlps,
     check_array_input,
@@ -205,7 +206,7 @@ class PODDeepONet(AbstractDeepONet):
         """Branch and trunk features of `u` at the points `y` (see
         `AbstractDeepONet.features`)."""
         k = self.n_outputs
-        b = self.branch(u) if key is None else self.branch(u, key=key)
+        b = _call(self.branch, u, key=key)
         b = b.reshape(k, -1)
         t = self.basis.value
         if self.trunk is not None:

@@ -1,0 +1,219 @@
+"""The PI-DeepONet notebook problems: the antiderivative (smooth and high
+frequency), diffusion-reaction with a source, and 1-D Burgers, for each variant,
+data-driven and physics-informed (spec deeponet.md §4)."""
+
+import pathlib
+from typing import Any
+
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml import datasets
+from sciml.operators import DeepONet, ModifiedDeepONet, PODDeepONet
+from sciml.pinns import OperatorPINNLoss
+from sciml.pinns.problems import Antiderivative, SourceDiffusionReaction
+
+from ._train import adam, function_batches, mse_loss, predict, relative_l2, train
+
+# the sheet's anchors (the PI-DeepONet notebooks' printed outputs, [C])
+PAPER = {
+    ("antiderivative", "DeepONet", "data"): 5.01e-3,
+    ("antiderivative", "DeepONet", "physics"): 2.49e-3,
+    ("antiderivative_hf", "DeepONet + Fourier trunk", "physics"): 6.35e-3,
+    ("diffusion_reaction", "DeepONet", "data"): 9.71e-3,
+    ("diffusion_reaction", "DeepONet", "physics"): 5.33e-3,
+    ("burgers", "modified DeepONet", "physics"): 1.42e-2,
+}
+
+
+def _read(path: pathlib.Path, *keys: str) -> list[np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return [np.asarray(f[k]) for k in keys]
+
+
+def load(task: str, cfg: dict, tmp: pathlib.Path) -> dict[str, Any]:
+    """Generate a task's data (train + test functions) and return the arrays:
+    `inputs` `(N, m)`, `outputs` `(N, P, 1)`, `points` `(P, d)`, `sensors`."""
+    n = cfg["n_train"] + cfg["n_test"]
+    if task in ("antiderivative", "antiderivative_hf"):
+        ell = 0.2 if task == "antiderivative" else 0.01
+        path = datasets.generate_antiderivative(
+            out=tmp, n_samples=n, length_scale=ell, seed=cfg["data_seed"]
+        )
+        u, s, x = _read(path, "u", "tensor", "x-coordinate")
+        return dict(inputs=u, outputs=s.reshape(n, -1, 1), points=x[:, None], sensors=x)
+    if task == "diffusion_reaction":
+        path = datasets.generate_source_diffusion_reaction(
+            out=tmp, n_samples=n, nx=cfg["nx"], nt=cfg["nx"], seed=cfg["data_seed"]
+        )
+        u, s, x, t = _read(path, "u", "tensor", "x-coordinate", "t-coordinate")
+        tt, xx = np.meshgrid(t, x, indexing="ij")
+        points = np.stack([tt.ravel(), xx.ravel()], axis=1)
+        return dict(inputs=u, outputs=s.reshape(n, -1, 1), points=points, sensors=x)
+    if task == "burgers":
+        nx = cfg["nx"] + 1  # both ends of the periodic interval, as the notebook
+        refine = max(4, -(-384 // (nx - 1)))  # resolve u0's 128 modes
+        refine += ((nx - 1) * refine) % 2
+        path = datasets.generate_burgers_grf(
+            out=tmp, n_samples=n, nx=nx, nt=nx, refine=refine, seed=cfg["data_seed"]
+        )
+        s, x, t = _read(path, "tensor", "x-coordinate", "t-coordinate")
+        tt, xx = np.meshgrid(t, x, indexing="ij")
+        points = np.stack([tt.ravel(), xx.ravel()], axis=1)
+        return dict(
+            inputs=s[:, 0, :], outputs=s.reshape(n, -1, 1), points=points, sensors=x
+        )
+    raise ValueError(task)
+
+
+def _problem_of(task: str, sensors: jax.Array):
+    if task.startswith("antiderivative"):
+        return lambda u: Antiderivative(u, sensors)
+    return lambda u: SourceDiffusionReaction(u, sensors)
+
+
+def _physics_batches(task: str, data: dict, size: int, n_points: int):
+    """Random functions and collocation points for the PI loss: the antiderivative's
+    residual at the sensors (where the input is known exactly) and s(0) = 0; the
+    diffusion-reaction residual at uniform points of [0, 1]^2, the initial line and
+    both ends."""
+    u_all, n = data["inputs"], data["n_train"]
+    sensors = jnp.asarray(data["sensors"])
+
+    def batch_of(rng):
+        idx = rng.choice(n, min(size, n), replace=False)
+        u = jnp.asarray(u_all[idx])
+        if task.startswith("antiderivative"):
+            return {
+                "inputs": u,
+                "interior": sensors[:, None],
+                "conditions": (jnp.zeros((1, 1)),),
+            }
+        pts = rng.uniform(size=(n_points, 2))
+        initial = np.stack(
+            [np.zeros(n_points // 4), rng.uniform(size=n_points // 4)], 1
+        )
+        sides = np.stack(
+            [
+                rng.uniform(size=n_points // 4),
+                rng.integers(0, 2, n_points // 4).astype(float),
+            ],
+            1,
+        )
+        return {
+            "inputs": u,
+            "interior": jnp.asarray(pts, jnp.float32),
+            "conditions": (
+                jnp.asarray(initial, jnp.float32),
+                jnp.asarray(sides, jnp.float32),
+            ),
+        }
+
+    return batch_of
+
+
+def _model(variant: str, data: dict, cfg: dict, key):
+    m, d = data["inputs"].shape[1], data["points"].shape[1]
+    w, depth, p = cfg["width"], cfg["depth"], cfg["latent"]
+    if variant == "DeepONet":
+        return DeepONet(m, d, latent=p, width=w, depth=depth, key=key)
+    if variant == "DeepONet + Fourier trunk":
+        # the notebooks' B ~ N(0, 50^2) in sin(yB): 50 / 2 pi in our 2 pi B y form
+        return DeepONet(
+            m,
+            d,
+            latent=p,
+            width=w,
+            depth=depth,
+            fourier_features=w // 2,
+            fourier_scale=50 / (2 * np.pi),
+            key=key,
+        )
+    if variant == "modified DeepONet":
+        return ModifiedDeepONet(m, d, latent=p, width=w, depth=depth, key=key)
+    if variant == "POD-DeepONet":
+        train = data["outputs"][: data["n_train"], :, 0]
+        modes = min(cfg["pod_modes"], train.shape[0])
+        return PODDeepONet(
+            train, data["points"], modes, m, width=w, depth=depth, key=key
+        )
+    raise ValueError(variant)
+
+
+def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> list:
+    """Every (variant, training) of one task, each over `seeds`: rows with the final
+    test error (mean per-sample relative L2 on held-out functions)."""
+    data = load(task, cfg, tmp)
+    data["n_train"] = cfg["n_train"]
+    n_train = cfg["n_train"]
+    test_u, test_s = data["inputs"][n_train:], data["outputs"][n_train:]
+    points = jnp.asarray(data["points"], jnp.float32)
+    rows = []
+    for variant, training in runs:
+        errors, timing = [], []
+        for seed in seeds:
+            model = _model(variant, data, cfg, jax.random.key(seed))
+            opt = adam(
+                cfg["lr"], cfg["steps"], decay=0.9, every=max(cfg["steps"] // 10, 1)
+            )
+            if training == "data":
+                n_points = None if variant == "POD-DeepONet" else cfg.get("n_points")
+                batches = function_batches(
+                    data["inputs"][:n_train],
+                    data["outputs"][:n_train],
+                    data["points"],
+                    cfg["batch"],
+                    n_points,
+                )
+                model, t = train(
+                    model,
+                    mse_loss(),
+                    batches,
+                    steps=cfg["steps"],
+                    optimizer=opt,
+                    seed=seed,
+                )
+            else:
+                loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
+                batches = _physics_batches(
+                    task, data, cfg["batch"], cfg["n_collocation"]
+                )
+                model, t = train(
+                    model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed
+                )
+            errors.append(
+                relative_l2(predict(model, jnp.asarray(test_u), points), test_s)
+            )
+            timing.append(t)
+        rows.append(
+            {
+                "task": task,
+                "param": {
+                    "n_train": n_train,
+                    "n_test": len(test_u),
+                    "steps": cfg["steps"],
+                    "width": cfg["width"],
+                    "depth": cfg["depth"],
+                    "latent": cfg["latent"],
+                },
+                "split": "test",
+                "model": variant,
+                "variant": training,
+                "metric": "mean relative L2",
+                "value": float(np.mean(errors)),
+                "std": float(np.std(errors)),
+                "seeds": len(seeds),
+                "per_seed": errors,
+                "paper": PAPER.get((task, variant, training)),
+                "s_per_step": float(np.median([t["s_per_step"] for t in timing])),
+                "train_s": float(np.mean([t["train_s"] for t in timing])),
+            }
+        )
+        print(
+            f"  {task:20s} {variant:26s} {training:8s} {rows[-1]['value']:.3e} "
+            f"(+- {rows[-1]['std']:.1e}) {rows[-1]['s_per_step'] * 1e3:.1f} ms/step",
+            flush=True,
+        )
+    return rows

@@ -1,0 +1,104 @@
+"""The DeepONet tables, from the committed results of `benchmarks/deeponet`."""
+
+from benchmarks._report import load_group, table
+
+FOLDER = "quick-cpu-intel-r-xeon-r-processor"
+LABELS = {
+    "antiderivative": "antiderivative, ℓ = 0.2",
+    "antiderivative_hf": "antiderivative, ℓ = 0.01",
+    "diffusion_reaction": "diffusion-reaction",
+    "burgers": "Burgers 1-D",
+}
+
+
+def _err(row) -> str:
+    return f"{row['value']:.3g} ± {row['std']:.2g}"
+
+
+def _operators(g) -> str:
+    rows = []
+    for r in g.latest["rows"]:
+        if r["task"] not in LABELS:
+            continue
+        paper = "–" if r["paper"] is None else f"{r['paper']:.3g}"
+        rows.append(
+            [
+                LABELS[r["task"]],
+                r["model"],
+                r["variant"],
+                _err(r),
+                paper,
+                f"{r['s_per_step'] * 1e3:.1f} ms",
+            ]
+        )
+    s = g.latest
+    first = next(r for r in s["rows"] if r["task"] in LABELS)["param"]
+    caption = (
+        f"Mean per-sample relative L2 error of the FINAL model on {first['n_test']} "
+        f"held-out functions, mean ± std over {len(s['settings']['seeds'])} seeds; "
+        f"{first['n_train']} training functions, {first['steps']} Adam steps, "
+        f"width {first['width']}, depth {first['depth']}, latent {first['latent']} "
+        f"(scale `{s['scale']}`, a reduction of the notebooks' training: the paper "
+        f"column is their printed error at their own, larger setting). `data`: MSE on "
+        f"the outputs; `physics`: the PDE residual only (`OperatorPINNLoss`). "
+        f"Source: {g.source()}."
+    )
+    header = [
+        "problem",
+        "model",
+        "training",
+        "rel. L2 (ours, final)",
+        "paper (notebook)",
+        "time / step",
+    ]
+    return table(header, rows, caption)
+
+
+def _fisher(g) -> str:
+    rows = []
+    for name in ("multi-task", "single-task"):
+        cells = [
+            g.find(task="fisher", variant=name, split=s)
+            for s in ("all", "F1", "F2", "F3")
+        ]
+        rows.append([cells[0]["model"], *(_err(c) for c in cells)])
+    p = g.find(task="fisher", variant="multi-task", split="all")["param"]
+    caption = (
+        f"Fisher equation, three source-term forms: relative Frobenius error of the "
+        f"FINAL models over the de-normalised test tensor ({p['n_test']} held-out "
+        f"samples; {p['n_train']} training samples pooled), mean ± std over seeds. "
+        f"Equal total optimiser steps ({p['steps_total']}): the single-task models get "
+        f"a third each. The paper's tables could not be read (sheet gap): no paper "
+        f"column. Source: {g.source()}."
+    )
+    return table(["model", "all forms", "F1", "F2", "F3"], rows, caption)
+
+
+def _darcy(g) -> str:
+    rows = []
+    for variant, split, label in (
+        ("source model", "square", "source model, square"),
+        ("source model", "circle", "source model, circle"),
+        ("source model", "triangle", "source model, triangle"),
+        ("transfer", "square_cross", "transfer (fine-tune chosen layers)"),
+        ("scratch", "square_cross", "from scratch on the same samples"),
+    ):
+        rows.append([label, _err(g.find(task="darcy", variant=variant, split=split))])
+    p = g.find(task="darcy", variant="transfer")["param"]
+    src = g.find(task="darcy", variant="source model", split="square")["param"]
+    caption = (
+        f"Darcy flow with a mask channel and masked loss, {p['nx']}x{p['nx']} grid: "
+        f"mean masked relative L2 of the FINAL models on {p['n_test']} held-out "
+        f"samples per geometry, mean ± std over seeds. Source model: "
+        f"{src['n_train']} samples per geometry, {src['steps']} steps; transfer to "
+        f"the square with a cross-shaped cut-out from {p['n_train']} samples, "
+        f"{p['tune_steps']} steps, against a new model trained on them for as long. "
+        f"Source: {g.source()}."
+    )
+    return table(["model", "rel. L2 (final)"], rows, caption)
+
+
+def tables(spread: bool = False) -> dict[str, str]:
+    """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`."""
+    g = load_group("deeponet", FOLDER, spread=spread)
+    return {"operators": _operators(g), "fisher": _fisher(g), "darcy": _darcy(g)}
