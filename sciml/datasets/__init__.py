@@ -10,7 +10,8 @@ r"""Data on disk and in memory: PDEBench-layout HDF5 files, their generation, ba
   File names are PDEBench's for the same data set, suffix included: PDEBench
   writes `.hdf5` for advection, Burgers, reaction-diffusion and Darcy, and `.h5`
   for diffusion-sorption and 2-D diffusion-reaction. The files PDEBench has no
-  counterpart of (2-D Navier-Stokes, Fisher sources) follow its `.hdf5` pattern.
+  counterpart of (2-D Navier-Stokes, Fisher sources, Darcy flow on MT-DeepONet's
+  geometries, `generate_darcy_geometry`) follow its `.hdf5` pattern.
   `cfl` means the same everywhere: the Courant number $\Delta t\,(|a|/\Delta x +
   2\kappa/\Delta x^2)$ of the explicitly stepped terms (speed $a$, diffusivity
   $\kappa$).
@@ -30,6 +31,10 @@ from ._generators.burgers import (
 from ._generators.darcy import (
     darcy_filename as darcy_filename,
     generate_darcy as generate_darcy,
+)
+from ._generators.darcy_geometry import (
+    darcy_geometry_filename as darcy_geometry_filename,
+    generate_darcy_geometry as generate_darcy_geometry,
 )
 from ._generators.diffusion_reaction_2d import (
     generate_diffusion_reaction_2d as generate_diffusion_reaction_2d,
@@ -85,11 +90,13 @@ __all__ = [
     "channel_first",
     "chunk_source",
     "darcy_filename",
+    "darcy_geometry_filename",
     "fisher_sources_filename",
     "generate",
     "generate_advection",
     "generate_burgers",
     "generate_darcy",
+    "generate_darcy_geometry",
     "generate_diffusion_reaction_2d",
     "generate_diffusion_sorption",
     "generate_fisher_sources",

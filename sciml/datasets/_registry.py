@@ -13,6 +13,7 @@ _GENERATORS = (
     "advection",
     "burgers",
     "darcy",
+    "darcy_geometry",
     "diffusion_reaction_2d",
     "diffusion_sorption",
     "fisher_sources",

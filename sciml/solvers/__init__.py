@@ -10,7 +10,9 @@ One equinox module per PDE, built on a `Grid` with its step and parameters:
   reference);
 - adaptive solvers, `solver.solve(u0, ts) -> Solution`: `DiffusionSorption`,
   `DiffusionReaction2D`, `NonlinearDiffusion2D` (the PINN benchmarks' reference);
-- the steady `Darcy`, `solver.solve(a) -> DarcySolution`;
+- the steady `Darcy`, `solver.solve(a) -> DarcySolution`, on a square or on the
+  cells of a geometry inside it (`mask`; MT-DeepONet's shapes: `geometry_mask(name,
+  n)` for the names in `GEOMETRIES`);
 - initial-condition families, `family(grid, *, key)`: `PDEBenchSines`,
   `RandomConstant`, `StandardNormal`, `SquaredExponentialGRF`, `PeriodicGRF`,
   `BinaryBumps`;
@@ -37,6 +39,7 @@ from ._fisher import (
     FisherSources as FisherSources,
     source_coefficients as source_coefficients,
 )
+from ._geometry import GEOMETRIES as GEOMETRIES, geometry_mask as geometry_mask
 from ._grid import Grid as Grid
 from ._initial import (
     AbstractInitialCondition as AbstractInitialCondition,
@@ -64,6 +67,7 @@ from ._systems import (
 
 __all__ = [
     "FAMILIES",
+    "GEOMETRIES",
     "SYSTEMS",
     "AbstractInitialCondition",
     "AbstractStepper",
@@ -92,6 +96,7 @@ __all__ = [
     "Solution",
     "SquaredExponentialGRF",
     "StandardNormal",
+    "geometry_mask",
     "get_system",
     "source_coefficients",
     "substeps",
