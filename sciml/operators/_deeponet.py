@@ -66,10 +66,15 @@ def contract(
     if b.ndim == 3:
         return jnp.sum(b * t, axis=-1)
     kb, kt = b.shape[0], t.shape[1]
+    if kb == 1:
+        # The branch features on the left: under the vmap of `cartesian` their batch
+        # axis then leads the product, `(N, P K)`, so neither the forward nor the
+        # backward pass transposes an `(N, P)` array (at 512 functions x 1000 points
+        # the other order cost a third of the forward and backward pass on a CPU).
+        p, _, q = t.shape
+        return (b[0] @ t.reshape(p * kt, q).T).reshape(p, kt)
     if kt == 1:
         return t[:, 0, :] @ b.T
-    if kb == 1:
-        return t @ b[0]
     return jnp.einsum("kq,pkq->pk", b, t)
 
 
