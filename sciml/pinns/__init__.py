@@ -16,7 +16,10 @@ and models that train a network to solve it.
 - **Models**: `PIG` (physics-informed Gaussians: a trainable Gaussian-mixture
   embedding and a small MLP head; diagonal or full covariance, per-channel or
   shared), with `check_scales`, the guard against collapsed Gaussians; `MLPPINN`,
-  the tanh MLP baseline with optional Fourier features.
+  the tanh MLP baseline with optional Fourier features; `SeparablePIG`, one 1-D
+  Gaussian mixture and head per axis combined by a rank-R sum of products, trained
+  on product grids by `GridPINNLoss` (residuals through `GridDerivatives`,
+  `grid_residual`).
 - **Evaluation**: `relative_l2(model, problem)` on the problem's test grid.
 """
 
@@ -33,6 +36,11 @@ from ._conditions import (
 from ._derivatives import Derivatives as Derivatives
 from ._domain import Box as Box
 from ._evaluate import relative_l2 as relative_l2
+from ._grid import (
+    GridDerivatives as GridDerivatives,
+    GridPINNLoss as GridPINNLoss,
+    grid_residual as grid_residual,
+)
 from ._loss import PINNLoss as PINNLoss
 from ._mlp_pinn import MLPPINN as MLPPINN
 from ._operator_loss import OperatorPINNLoss as OperatorPINNLoss
@@ -43,6 +51,7 @@ from ._sampling import (
     fixed_batch as fixed_batch,
     residual_adaptive as residual_adaptive,
 )
+from ._separable_pig import SeparablePIG as SeparablePIG
 
 __all__ = [
     "AbstractCondition",
@@ -51,6 +60,8 @@ __all__ = [
     "Collocation",
     "Derivatives",
     "Dirichlet",
+    "GridDerivatives",
+    "GridPINNLoss",
     "InitialValue",
     "InitialVelocity",
     "MLPPINN",
@@ -60,8 +71,10 @@ __all__ = [
     "PINNLoss",
     "Periodic",
     "Robin",
+    "SeparablePIG",
     "check_scales",
     "fixed_batch",
+    "grid_residual",
     "problems",
     "relative_l2",
     "residual_adaptive",
