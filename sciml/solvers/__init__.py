@@ -7,7 +7,8 @@ One equinox module per PDE, built on a `Grid` with its step and parameters:
   `ReactionDiffusion` (PDEBench's 1-D finite-volume schemes), `FisherSources`
   (MT-DeepONet's sources), `NavierStokes2D` (pseudo-spectral vorticity, which also
   has `solve(w0, ts)`), `AllenCahn1D` (pseudo-spectral ETDRK4, the PINN benchmarks'
-  reference);
+  reference), `SourceDiffusionReaction1D` (sine-basis ETDRK4) and
+  `SpectralBurgers1D` (Fourier ETDRK4), the DeepONet benchmarks' data;
 - adaptive solvers, `solver.solve(u0, ts) -> Solution`: `DiffusionSorption`,
   `DiffusionReaction2D`, `NonlinearDiffusion2D` (the PINN benchmarks' reference);
 - the steady `Darcy`, `solver.solve(a) -> DarcySolution`, on a square or on the
@@ -15,7 +16,8 @@ One equinox module per PDE, built on a `Grid` with its step and parameters:
   n)` for the names in `GEOMETRIES`);
 - initial-condition families, `family(grid, *, key)`: `PDEBenchSines`,
   `RandomConstant`, `StandardNormal`, `SquaredExponentialGRF`, `PeriodicGRF`,
-  `BinaryBumps`;
+  `BinaryBumps`, and the random trigonometric series `SquaredExponentialSeries`
+  (with its exact antiderivative) and `PeriodicMaternGRF`;
 - ODE systems with exact or float64 reference solutions: `HarmonicOscillator`,
   `Pendulum`, `LotkaVolterra`, `Lorenz63` (`get_system(name)`).
 
@@ -54,6 +56,14 @@ from ._initial import (
 from ._navier_stokes import NavierStokes2D as NavierStokes2D
 from ._nonlinear_diffusion import NonlinearDiffusion2D as NonlinearDiffusion2D
 from ._reaction_diffusion import ReactionDiffusion as ReactionDiffusion
+from ._series_grf import (
+    PeriodicMaternGRF as PeriodicMaternGRF,
+    SquaredExponentialSeries as SquaredExponentialSeries,
+)
+from ._source_diffusion_reaction import (
+    SourceDiffusionReaction1D as SourceDiffusionReaction1D,
+)
+from ._spectral_burgers import SpectralBurgers1D as SpectralBurgers1D
 from ._systems import (
     SYSTEMS as SYSTEMS,
     AbstractSystem as AbstractSystem,
@@ -91,10 +101,14 @@ __all__ = [
     "PDEBenchSines",
     "Pendulum",
     "PeriodicGRF",
+    "PeriodicMaternGRF",
     "RandomConstant",
     "ReactionDiffusion",
     "Solution",
+    "SourceDiffusionReaction1D",
+    "SpectralBurgers1D",
     "SquaredExponentialGRF",
+    "SquaredExponentialSeries",
     "StandardNormal",
     "geometry_mask",
     "get_system",

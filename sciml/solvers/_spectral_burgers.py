@@ -1,0 +1,225 @@
+r"""1-D viscous Burgers $u_t + u u_x = \nu u_{xx}$ on a periodic interval, by Fourier
+pseudo-spectral collocation with the 2/3 rule and ETDRK4: the DeepONet Burgers
+benchmark (Wang, Wang & Perdikaris, Sci. Adv. 7, 2021; spec deeponet.md §4), with
+$\nu = 0.01$ on $[0, 1)$, $t \in [0, 1]$ and a `PeriodicMaternGRF` initial state.
+
+Why not `Burgers`: that is PDEBench's finite-volume scheme (diffusivity
+$\nu/\pi$, so it covers this equation with its `nu` $= 0.01\pi$), second order in
+space; on these smooth viscous solutions a spectral scheme reaches round-off on a
+coarser grid, in fewer steps [D].
+
+- **Space**: collocation at the $N$ nodes $x_j = a + jL/N$ (`Grid(N, a, b,
+  points="nodes")`), real FFTs, $\partial_x \to ik$ with $k = 2\pi m/L$. The
+  nonlinear term is written in conservative form, $-(u^2/2)_x \to -\tfrac{ik}{2}
+  \widehat{u^2}$, and de-aliased by the 2/3 rule: the modes $|m| > N/3$ of the
+  product are zeroed, so a state whose modes lie in $|m| \le N/3$ is advanced
+  without aliasing error (Orszag, J. Atmos. Sci. 28, 1971).
+- **Time**: ETDRK4 (Cox and Matthews, 2002) on $\hat u_t = -\nu k^2 \hat u +
+  \hat N(u)$, the diffusion integrated exactly, the coefficients by Kassam and
+  Trefethen's contour means (`AllenCahn1D`'s). The advection is explicit: `max_dt` keeps
+  $\Delta t\,u_{\max} k_{\mathrm{cut}} \le c$ (1 by default) with
+  $k_{\mathrm{cut}} = 2\pi \lfloor N/3\rfloor/L$; without diffusion ETDRK4 is the
+  classical RK4, stable on the imaginary axis up to $2\sqrt2$.
+
+Measured in the tests: from $u_0 = \tfrac12\sin 2\pi x$ to $t = 1/2$ the error
+against the exact Cole-Hopf solution is $6.9\cdot10^{-3}$, $5.4\cdot10^{-5}$,
+$3.4\cdot10^{-9}$ of $\max|u|$ on 32, 64, 128 nodes (faster than any power of
+$N$); halving the step divides the time error by 16 (order 4.0).
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .. import _checks
+from ._allen_cahn import etdrk4_coefficients
+from ._base import UNROLL, AbstractStepper, as_real
+from ._grid import Grid
+
+
+class SpectralBurgers1D(AbstractStepper):
+    r"""One ETDRK4 step of the de-aliased Fourier pseudo-spectral discretisation of
+    $u_t + (u^2/2)_x = \nu u_{xx}$ on a periodic grid of nodes (module docstring).
+
+    `stepper(u)` maps a field `(C, N)` (each channel its own solution) to the next;
+    `stepper.trajectory(u0, n_frames, substeps)` computes the coefficients once and
+    steps in Fourier space. `dt` and `nu` are array leaves: one compilation per
+    grid, vmap over steppers and fields, gradients with respect to both and to the
+    initial field.
+
+    The benchmark's solve: `SpectralBurgers1D(Grid(400, points="nodes"), dt, 0.01)`
+    in float64, with `dt` from `max_dt`, saved every 4th node.
+
+    **Arguments:**
+
+    - `grid`: a 1-D `Grid` of nodes, an even number $N \ge 4$ of them.
+    - `dt`: the step $h > 0$.
+    - `nu`: the viscosity $\nu \ge 0$ (the diffusivity itself, not PDEBench's
+        $\nu/\pi$).
+    - `contour_points`: the points of the contour means (static).
+
+    References: Cox and Matthews, J. Comput. Phys. 176 (2002); Kassam and
+    Trefethen, SIAM J. Sci. Comput. 26 (2005).
+    """
+
+    grid: Grid
+    dt: Float[Array, ""]
+    nu: Float[Array, ""]
+    contour_points: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        grid: Grid,
+        dt: Float[ArrayLike, ""],
+        nu: Float[ArrayLike, ""] = 0.01,
+        *,
+        contour_points: int = 32,
+    ):
+        owner = "SpectralBurgers1D"
+        _check_grid(grid, owner)
+        if _is_number(dt):
+            _checks.real("dt", dt, above=0.0, owner=owner)
+        if _is_number(nu):
+            _checks.real("nu", nu, minimum=0.0, owner=owner)
+        self.grid = grid
+        self.dt = as_real(dt)
+        self.nu = as_real(nu)
+        self.contour_points = _checks.integer(
+            "contour_points", contour_points, minimum=4, owner=owner
+        )
+
+    @staticmethod
+    def max_dt(grid: Grid, u_max: float | int, *, cfl: float | int = 1.0) -> float:
+        r"""The step $c/(u_{\max} k_{\mathrm{cut}})$, $k_{\mathrm{cut}} = 2\pi\lfloor
+        N/3\rfloor/L$ (viscous Burgers keeps $\max|u| \le \max|u_0|$, so a bound on
+        $|u_0|$ serves for all time).
+
+        **Arguments:**
+
+        - `grid`: the grid.
+        - `u_max`: a bound on $|u|$.
+        - `cfl`: $c > 0$ (1 by default, a margin of $2\sqrt2$ below RK4's limit on
+            the imaginary axis).
+
+        **Returns:**
+
+        $\Delta t_{\max}$ (`inf` when $u_{\max} = 0$).
+        """
+        owner = "SpectralBurgers1D.max_dt"
+        _check_grid(grid, owner)
+        u_max = _checks.real("u_max", u_max, minimum=0.0, owner=owner)
+        cfl = _checks.real("cfl", cfl, above=0.0, owner=owner)
+        k_cut = 2 * math.pi * (grid.shape[0] // 3) / grid.lengths[0]
+        return cfl / (u_max * k_cut) if u_max > 0 else math.inf
+
+    def wavenumbers(self, dtype=None) -> Float[Array, " K"]:
+        """The angular wavenumbers $k_m = 2\\pi m/L$, $m = 0 .. N/2$, of the rfft."""
+        n, length = self.grid.shape[0], self.grid.lengths[0]
+        k = 2 * np.pi * np.fft.rfftfreq(n, length / n)
+        return jnp.asarray(k, dtype=dtype or jnp.result_type(float))
+
+    def _dealias(self) -> np.ndarray:
+        n = self.grid.shape[0]
+        return (np.arange(n // 2 + 1) <= n // 3).astype(float)
+
+    def _coefficients(self, dtype):
+        k = self.wavenumbers(dtype)
+        h = self.dt.astype(dtype)
+        hl = -h * (self.nu * k**2).astype(dtype)
+        return etdrk4_coefficients(hl, h, self.contour_points)
+
+    def _nonlinear(self, v: Array, derivative: Array) -> Array:
+        u = jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
+        return derivative * jnp.fft.rfft(u**2, axis=-1)
+
+    def _derivative(self, dtype) -> Array:
+        """$-\\tfrac{ik}{2}$ on the de-aliased modes, 0 elsewhere."""
+        k = self.wavenumbers(dtype) * jnp.asarray(self._dealias(), dtype)
+        return -0.5j * k
+
+    def _step(self, v: Array, coefficients, derivative: Array) -> Array:
+        e, e2, q, f1, f2, f3 = coefficients
+        nv = self._nonlinear(v, derivative)
+        a = e2 * v + q * nv
+        na = self._nonlinear(a, derivative)
+        b = e2 * v + q * na
+        nb = self._nonlinear(b, derivative)
+        c = e2 * a + q * (2 * nb - nv)
+        nc = self._nonlinear(c, derivative)
+        return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+
+    def __call__(self, u: Float[Array, "C N"]) -> Float[Array, "C N"]:
+        """One ETDRK4 step of size `dt` from the field `u`, shape `(C, N)`."""
+        self.grid.check_field(u, "SpectralBurgers1D")
+        v = self._step(
+            jnp.fft.rfft(u, axis=-1),
+            self._coefficients(u.dtype),
+            self._derivative(u.dtype),
+        )
+        return jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
+
+    def trajectory(
+        self, u0: Float[Array, "C N"], n_frames: int, substeps: int = 1
+    ) -> Float[Array, "T C N"]:
+        """The frames $u(k\\,m\\,\\Delta t)$, $k = 0 .. n - 1$, as
+        `AbstractStepper.trajectory`, with the coefficients computed once and the
+        steps taken in Fourier space (equal to repeated `stepper(u)` to round-off).
+
+        **Arguments:**
+
+        - `u0`: the initial field `(C, N)`.
+        - `n_frames`: frames returned, including `u0` (static).
+        - `substeps`: steps between two frames (static).
+
+        **Returns:**
+
+        The frames, shape `(n_frames, C, N)`; frame 0 is `u0` as given.
+        """
+        owner = "trajectory"
+        n_frames = _checks.integer("n_frames", n_frames, minimum=1, owner=owner)
+        substeps = _checks.integer("substeps", substeps, minimum=1, owner=owner)
+        self.grid.check_field(u0, "SpectralBurgers1D")
+        coefficients = self._coefficients(u0.dtype)
+        derivative = self._derivative(u0.dtype)
+        n = self.grid.shape[0]
+        unroll = 1 if jax.default_backend() == "cpu" else UNROLL
+
+        def interval(v, _):
+            v = jax.lax.fori_loop(
+                0,
+                substeps,
+                lambda _, w: self._step(w, coefficients, derivative),
+                v,
+                unroll=unroll,
+            )
+            return v, jnp.fft.irfft(v, n=n, axis=-1)
+
+        _, frames = jax.lax.scan(
+            interval, jnp.fft.rfft(u0, axis=-1), None, length=n_frames - 1
+        )
+        return jnp.concatenate([u0[None], frames.astype(u0.dtype)])
+
+
+def _check_grid(grid, owner: str) -> None:
+    n = grid.shape[0] if isinstance(grid, Grid) else 0
+    if (
+        not isinstance(grid, Grid)
+        or grid.ndim != 1
+        or grid.points != "nodes"
+        or n % 2
+        or n < 4
+    ):
+        raise ValueError(
+            f"{owner} needs a 1-D periodic Grid of nodes, an even number >= 4 of "
+            f'them, e.g. Grid(1000, 0.0, 1.0, points="nodes"); got {grid!r}.'
+        )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
