@@ -6,7 +6,9 @@ r"""Data on disk and in memory: PDEBench-layout HDF5 files, their generation, ba
 - **Generation**: `generate(name, ...)` runs a generator (`list_generators()`,
   `generator_parameters(name)`); each is a `Recipe` (initial condition ->
   `sciml.solvers` solver -> fields) streamed through the one chunked pipeline
-  `chunk_source`, e.g. `generate_advection`, `generate_burgers`, ...
+  `chunk_source`, e.g. `generate_advection`, `generate_burgers`, ...; the
+  DeepONet benchmarks' data: `generate_antiderivative`,
+  `generate_source_diffusion_reaction`, `generate_burgers_grf`.
   File names are PDEBench's for the same data set, suffix included: PDEBench
   writes `.hdf5` for advection, Burgers, reaction-diffusion and Darcy, and `.h5`
   for diffusion-sorption and 2-D diffusion-reaction. The files PDEBench has no
@@ -24,9 +26,17 @@ from ._generators.advection import (
     advection_filename as advection_filename,
     generate_advection as generate_advection,
 )
+from ._generators.antiderivative import (
+    antiderivative_filename as antiderivative_filename,
+    generate_antiderivative as generate_antiderivative,
+)
 from ._generators.burgers import (
     burgers_filename as burgers_filename,
     generate_burgers as generate_burgers,
+)
+from ._generators.burgers_grf import (
+    burgers_grf_filename as burgers_grf_filename,
+    generate_burgers_grf as generate_burgers_grf,
 )
 from ._generators.darcy import (
     darcy_filename as darcy_filename,
@@ -53,6 +63,10 @@ from ._generators.navier_stokes_2d import (
 from ._generators.reaction_diffusion import (
     generate_reaction_diffusion as generate_reaction_diffusion,
     reaction_diffusion_filename as reaction_diffusion_filename,
+)
+from ._generators.source_diffusion_reaction import (
+    generate_source_diffusion_reaction as generate_source_diffusion_reaction,
+    source_diffusion_reaction_filename as source_diffusion_reaction_filename,
 )
 from ._hdf5 import partial_path as partial_path, write as write
 from ._layouts import write_fields as write_fields, write_groups as write_groups
@@ -86,7 +100,9 @@ __all__ = [
     "PDEBenchDataset",
     "Recipe",
     "advection_filename",
+    "antiderivative_filename",
     "burgers_filename",
+    "burgers_grf_filename",
     "channel_first",
     "chunk_source",
     "darcy_filename",
@@ -94,7 +110,9 @@ __all__ = [
     "fisher_sources_filename",
     "generate",
     "generate_advection",
+    "generate_antiderivative",
     "generate_burgers",
+    "generate_burgers_grf",
     "generate_darcy",
     "generate_darcy_geometry",
     "generate_diffusion_reaction_2d",
@@ -102,6 +120,7 @@ __all__ = [
     "generate_fisher_sources",
     "generate_navier_stokes_2d",
     "generate_reaction_diffusion",
+    "generate_source_diffusion_reaction",
     "generator_parameters",
     "get_generator",
     "list_generators",
@@ -113,6 +132,7 @@ __all__ = [
     "pdebench_split",
     "prefetch_to_device",
     "reaction_diffusion_filename",
+    "source_diffusion_reaction_filename",
     "windows",
     "write",
     "write_fields",

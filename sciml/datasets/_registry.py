@@ -11,7 +11,9 @@ from typing import Any, NamedTuple
 # name -> module of sciml.datasets._generators holding `generate_<name>`; imported on use
 _GENERATORS = (
     "advection",
+    "antiderivative",
     "burgers",
+    "burgers_grf",
     "darcy",
     "darcy_geometry",
     "diffusion_reaction_2d",
@@ -19,6 +21,7 @@ _GENERATORS = (
     "fisher_sources",
     "navier_stokes_2d",
     "reaction_diffusion",
+    "source_diffusion_reaction",
 )
 _ARGUMENT = re.compile(r"^- ((?:`\w+`(?:, )?)+): ?(.*)$")
 
