@@ -18,6 +18,7 @@ CAPABILITIES = [
     "solvers",
     "datasets",
     "operators",
+    "deeponet",
     "odenets",
     "training",
     "convergence",

@@ -156,6 +156,8 @@ def _default_bytes(name: str) -> int:
         return d["n_samples"] * d["nt"] * d["nx"] ** 2 * 4
     if name == "diffusion_reaction_2d":
         return d["n_samples"] * d["nt"] * d["nx"] * d["ny"] * 2 * 4
+    if name == "darcy_geometry":  # tensor, nu, log_nu, mask
+        return d["n_samples"] * d["nx"] ** 2 * 4 * 4
     if name == "antiderivative":
         return d["n_samples"] * d["m"] * 2 * 4
     return d["n_samples"] * d["nt"] * d["nx"] * 4
