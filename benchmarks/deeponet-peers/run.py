@@ -98,13 +98,13 @@ CONFIGS = {
     "deeponet-128x100": dict(kind="deeponet", functions=128, points=100, coords=1,
                              steps=30, profile=True),
     "deeponet-512x1000-2d": dict(kind="deeponet", functions=512, points=1000,
-                                 coords=2, grid=(25, 40), steps=4, profile=True),
+                                 coords=2, grid=(25, 40), steps=6, profile=True),
     "pod-128x100": dict(kind="pod", functions=128, points=100, coords=1, modes=32,
                         steps=30, profile=False),
     "mionet-128x100": dict(kind="mionet", functions=128, points=100, coords=1,
                            steps=30, profile=False),
 }  # fmt: skip
-SCALES = {"quick": dict(rounds=5, configs=tuple(CONFIGS), flag_rounds=3)}
+SCALES = {"quick": dict(rounds=11, configs=tuple(CONFIGS), flag_rounds=4)}
 FLAG_SETS = {
     "tune_cpu (this run)": FLAG,
     "XLA default": "",
