@@ -126,6 +126,8 @@ def function_batches(
     is `(N, P, K)`, `mask` `(N, P, 1)` or None."""
     n, p = outputs.shape[:2]
     size = min(size, n)
+    if n_points is not None and n_points >= p:
+        n_points = None  # every point of a small grid
 
     def batch_of(rng):
         idx = rng.choice(n, size, replace=False)
