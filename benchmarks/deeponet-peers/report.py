@@ -106,6 +106,40 @@ def _timings(g) -> str:
     return table(header, rows, caption)
 
 
+def forward_flops(config: dict, settings: dict) -> float:
+    """The floating-point operations of one forward pass's matrix products (2 per
+    multiply-add): the branch on every function, the trunk on every point, the
+    contraction."""
+    w, p, depth = settings["width"], settings["latent"], settings["depth"]
+    n, pts, m, d = (
+        config["functions"],
+        config["points"],
+        settings["sensors"],
+        (config["coords"]),
+    )
+    branch = m * w + (depth - 1) * w * w + w * p
+    trunk = d * w + (depth - 1) * w * w + w * p
+    return 2.0 * (n * branch + pts * trunk + n * pts * p)
+
+
+def _rates(g, configs) -> str:
+    run, parts = g.latest, []
+    for c in configs:
+        flops = forward_flops(run["configs"][c], run["settings"])
+        e = g.find(
+            "timings",
+            config=c,
+            measure="profile",
+            what=lambda w: w.endswith(": profile: forward + backward (value_and_grad)"),
+        )
+        parts.append(
+            f"{_label(e)}: forward {flops / 1e6:.0f} MFLOP, forward + backward about "
+            f"3x that, run by ours at {3 * flops / e['ours_s'] / 1e9:.0f} GFLOP/s and "
+            f"by DeepXDE at {3 * flops / e['peer_s'] / 1e9:.0f} GFLOP/s"
+        )
+    return "; ".join(parts)
+
+
 def _profile(g) -> str:
     run = g.latest
     configs = [c for c in PROFILE_CONFIGS if c in _configs(run)]
@@ -149,8 +183,11 @@ def _profile(g) -> str:
         "asynchronous dispatch, waited for once per round) and timed in the same "
         "interleaved rounds as the steps; DeepXDE's counterpart beside it (its "
         "forward with the autograd graph, forward + backward, `Adam.step`, "
-        "`torch.einsum`), and for the step variants its network step. Medians; "
-        f"load average {loads}. Source: {g.source()}."
+        "`torch.einsum`), and for the step variants its network step. Each piece "
+        "alone also pays one dispatch (see the jax.jit no-op). Medians. The "
+        f"work, counting the matrix products only: {_rates(g, configs)}. Load "
+        f"average {loads}. Source: "
+        f"{g.source()}."
     )
     return table(header, rows, caption)
 

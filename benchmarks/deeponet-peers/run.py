@@ -261,10 +261,13 @@ def call_item(fn, *args):
     return run
 
 
-def _where_guard_step(loss_fn, optimizer):
+def _where_guard_step(loss_fn, optimizer, scalar_check=False):
     """make_step's NaN guard written as an elementwise select (`jnp.where`) of the
     new and the old arrays instead of `lax.cond`: the same semantics (a non-finite
-    loss or gradient skips the step and records it; every later step is a no-op)."""
+    loss or gradient skips the step and records it; every later step is a no-op).
+    `scalar_check`: test one scalar, the loss plus the sum of every gradient entry
+    (non-finite if any entry is; it also trips if finite entries sum past the
+    float32 range, about 3e38), instead of `jnp.isfinite` of every entry."""
 
     def step(batch, state):
         key = jax.random.fold_in(state.key, state.step)
@@ -274,7 +277,11 @@ def _where_guard_step(loss_fn, optimizer):
         )(params)
         updates, opt_state = optimizer.update(grads, state.opt_state, params)
         new = eqx.apply_updates(params, updates)
-        finite = jnp.isfinite(loss) & step_module._all_finite(grads)
+        if scalar_check:
+            total = sum((jnp.sum(g) for g in jax.tree.leaves(grads)), loss)
+            finite = jnp.isfinite(total)
+        else:
+            finite = jnp.isfinite(loss) & step_module._all_finite(grads)
         already_bad = state.bad_step >= 0
         ok = finite & ~already_bad
         new, old = (new, opt_state), (params, state.opt_state)
@@ -402,6 +409,15 @@ def our_items(cfg: dict, model, batch) -> dict:
             ),  # fmt: skip
             "ours step where guard batched": StepItem(
                 jax.jit(_where_guard_step(mse_loss_batched, opt), donate_argnums=1),
+                model,
+                opt,
+                batch,
+            ),  # fmt: skip
+            "ours step scalar guard": StepItem(
+                jax.jit(
+                    _where_guard_step(mse_loss, opt, scalar_check=True),
+                    donate_argnums=1,
+                ),
                 model,
                 opt,
                 batch,
@@ -654,6 +670,9 @@ PROFILE = [
      "ours step where guard", "peer step"),
     ("step variant: NaN guard as a jnp.where select, cartesian as one batched "
      "B T^T, jax.jit, donated", "ours step where guard batched", "peer step"),
+    ("step variant: NaN guard on one scalar (loss + the sum of all gradient "
+     "entries), jnp.where select, jax.jit, donated", "ours step scalar guard",
+     "peer step"),
     ("step variant: no NaN guard, jax.jit, donated", "ours step no guard",
      "peer step"),
     ("step variant: no NaN guard, cartesian as one batched B T^T, jax.jit, donated",
