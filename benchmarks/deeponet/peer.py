@@ -1,0 +1,355 @@
+"""DeepONet and POD-DeepONet against DeepXDE's implementation of the same variant,
+on the same data, in the same run (issue 11; spec deeponet.md §4, "Protocol").
+
+    .peers/pinn-venv/bin/python -m benchmarks.deeponet.peer --scale quick
+
+(DeepXDE and PyTorch live in the peer environment; `DDE_BACKEND=pytorch` is set
+here before DeepXDE is imported).
+
+- **Data**: the main benchmark's (`_operator_tasks.load` at `run.SCALES[scale]`):
+  the first `n_train` functions train, the rest are held out.
+- **Ours**: the main benchmark's model (`_operator_tasks._model`), loss
+  (`_train.mse_loss`), optimiser (`_train.adam`: Adam at `lr`, times 0.9 every
+  `steps // 10` steps, staircase) and loop (`_train.train`).
+- **DeepXDE**: `dde.nn.DeepONetCartesianProd` with branch `[m, w, w, w, p]` and
+  trunk `[d, w, w, w, p]`, tanh, "Glorot normal" (DeepXDE's own initialisation,
+  `torch.manual_seed(seed)`; its trunk applies tanh to its last layer, as ours does
+  by default), and `dde.nn.PODDeepONet` given the basis of
+  `sciml.operators.pod_basis` (the one our model holds) plus its mean phi_0 as an
+  output transform (ours adds phi_0); trained by a plain PyTorch loop: forward,
+  MSE, backward, `torch.optim.Adam.step`, `torch.optim.lr_scheduler.StepLR`
+  (`gamma` 0.9, `step_size` `steps // 10`: optax's staircase decay); float32.
+- **Batches**: per step, the same function indices (and, where the grid has more
+  points than `n_points`, the same sorted point indices) for both, drawn once per
+  seed with numpy; POD-DeepONet takes every grid point (as in the main benchmark).
+- **Metric**: mean per-sample relative L2 of the FINAL model on the held-out
+  functions (`_train.relative_l2`), mean and std over the seeds.
+- **Time per step**: each training run's loop time (the first step, which compiles
+  ours, excluded) over its steps, batch assembly included; the median over seeds.
+  The two sides alternate seed by seed (the order flips each seed). Torch gets the
+  faster of 1 and all cores, probed on a few steps per configuration.
+
+Results: `benchmarks/deeponet/results/peer-<scale>-<device>/`.
+"""
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("DDE_BACKEND", "pytorch")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks._cpu import tune_cpu  # noqa: E402
+from benchmarks._results import write_results  # noqa: E402
+
+from .run import SCALES  # noqa: E402
+
+PEER = "DeepXDE 1.15 (PyTorch)"
+RUNS = {
+    "antiderivative": ("DeepONet", "POD-DeepONet"),
+    "diffusion_reaction": ("DeepONet", "POD-DeepONet"),
+}
+DECAY = 0.9
+
+
+def load_average() -> list[float]:
+    return [float(v) for v in open("/proc/loadavg").read().split()[:3]]
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def draws(cfg: dict, n_train: int, n_grid: int, all_points: bool, seed: int):
+    """Per step: the function indices and the point indices (None: every point)."""
+    rng = np.random.default_rng(seed)
+    size = min(cfg["batch"], n_train)
+    n_points = None if all_points else cfg.get("n_points")
+    if n_points is not None and n_points >= n_grid:
+        n_points = None
+    out = []
+    for _ in range(cfg["steps"]):
+        idx = rng.choice(n_train, size, replace=False)
+        pick = (
+            None if n_points is None else np.sort(rng.choice(n_grid, n_points, False))
+        )
+        out.append((idx, pick))
+    return out
+
+
+# -- ours --------------------------------------------------------------------------
+
+
+def train_ours(variant, data, cfg, seed, schedule):
+    from ._operator_tasks import _model
+    from ._train import adam, mse_loss, predict, relative_l2, train
+
+    n = cfg["n_train"]
+    u, s, points = data["inputs"][:n], data["outputs"][:n], data["points"]
+    it = iter(schedule)
+
+    def batch_of(rng):
+        idx, pick = next(it)
+        pick = slice(None) if pick is None else pick
+        return (
+            jnp.asarray(u[idx]),
+            jnp.asarray(points[pick]),
+            jnp.asarray(s[idx][:, pick]),
+            None,
+        )
+
+    model = _model(variant, data, cfg, jax.random.key(seed))
+    opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
+    model, t = train(
+        model, mse_loss(), batch_of, steps=cfg["steps"], optimizer=opt, seed=seed
+    )
+    pred = predict(model, jnp.asarray(data["inputs"][n:]), jnp.asarray(points))
+    return model, relative_l2(pred, data["outputs"][n:]), t
+
+
+# -- DeepXDE -----------------------------------------------------------------------
+
+
+def peer_net(dde, torch, variant, data, cfg, seed, our_model):
+    """DeepXDE's network of the same sizes, its own Glorot-normal initialisation."""
+    from sciml.operators import pod_basis
+
+    torch.manual_seed(seed)
+    m, d = data["inputs"].shape[1], data["points"].shape[1]
+    w, depth, p = cfg["width"], cfg["depth"], cfg["latent"]
+    hidden = [w] * depth
+    if variant == "DeepONet":
+        return dde.nn.DeepONetCartesianProd(
+            [m, *hidden, p], [d, *hidden, p], "tanh", "Glorot normal"
+        )
+    train_s = data["outputs"][: cfg["n_train"], :, 0]
+    modes = min(cfg["pod_modes"], train_s.shape[0])
+    basis, mean = pod_basis(train_s, modes)
+    # the basis our model holds (the same function, float32)
+    ours = np.asarray(our_model.basis.value)
+    if not np.allclose(ours, basis.astype(np.float32), atol=1e-6):
+        raise RuntimeError("pod_basis differs from the basis of our PODDeepONet")
+    net = dde.nn.PODDeepONet(
+        basis[:, 0, :], [m, *hidden, modes], "tanh", "Glorot normal"
+    )
+    phi0 = torch.as_tensor(mean[:, 0], dtype=torch.float32)
+    net.apply_output_transform(lambda inputs, out: out + phi0)
+    return net
+
+
+def train_peer(torch, net, data, cfg, schedule):
+    n = cfg["n_train"]
+    u = torch.as_tensor(data["inputs"][:n], dtype=torch.float32)
+    s = torch.as_tensor(data["outputs"][:n, :, 0], dtype=torch.float32)
+    y = torch.as_tensor(data["points"], dtype=torch.float32)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    every = max(cfg["steps"] // 10, 1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=every, gamma=DECAY)
+    times = []
+    t_loop = None
+    for i, (idx, pick) in enumerate(schedule):
+        if i == 1:
+            t_loop = time.perf_counter()
+        t0 = time.perf_counter()
+        idx = torch.as_tensor(idx)
+        target = s[idx]
+        points = y
+        if pick is not None:
+            pick = torch.as_tensor(pick)
+            target, points = target[:, pick], y[pick]
+        opt.zero_grad(set_to_none=True)
+        loss = torch.mean((net((u[idx], points)) - target) ** 2)
+        loss.backward()
+        opt.step()
+        sched.step()
+        times.append(time.perf_counter() - t0)
+    train_s = time.perf_counter() - t_loop
+    if not np.isfinite(loss.item()):
+        raise FloatingPointError("DeepXDE training hit a non-finite loss")
+    with torch.no_grad():
+        test_u = torch.as_tensor(data["inputs"][n:], dtype=torch.float32)
+        pred = net((test_u, y)).numpy()[..., None]
+    from ._train import relative_l2
+
+    return relative_l2(pred, data["outputs"][n:]), {
+        "train_s": train_s,
+        "s_per_step": train_s / max(len(schedule) - 1, 1),
+        "median_step_s": statistics.median(times[1:]),
+        "final_loss": loss.item(),
+        "final_lr": opt.param_groups[0]["lr"],
+    }
+
+
+def probe_threads(torch, make_net, data, cfg, schedule, steps=20) -> dict:
+    """The faster of 1 and all cores for torch on a few steps of this network."""
+    seen = {}
+    short = dict(cfg, steps=steps)
+    for n in sorted({1, cores()}):
+        torch.set_num_threads(n)
+        train_peer(torch, make_net(), data, short, schedule[:steps])
+        seen[n] = train_peer(torch, make_net(), data, short, schedule[:steps])[1][
+            "s_per_step"
+        ]
+    best = min(seen, key=seen.get)
+    torch.set_num_threads(best)
+    return {"chosen": best, "probe_s_per_step": seen}
+
+
+# -- the run -----------------------------------------------------------------------
+
+
+def run_task(task, cfg, tmp):
+    import deepxde as dde
+    import torch
+
+    from ._operator_tasks import _model, load
+
+    data = load(task, cfg, tmp)
+    data["n_train"] = n = cfg["n_train"]
+    n_test, n_grid = len(data["inputs"]) - n, data["points"].shape[0]
+    rows, timings = [], []
+    for variant in RUNS[task]:
+        seeds = cfg["seeds"]
+        sched0 = draws(cfg, n, n_grid, variant == "POD-DeepONet", seeds[0])
+        ours0 = _model(variant, data, cfg, jax.random.key(seeds[0]))
+        threads = probe_threads(
+            torch,
+            lambda v=variant, s=seeds[0], o=ours0: peer_net(
+                dde, torch, v, data, cfg, s, o
+            ),
+            data,
+            cfg,
+            sched0,
+        )
+        err = {"sciml": [], "DeepXDE": []}
+        tim = {"sciml": [], "DeepXDE": []}
+        for k, seed in enumerate(seeds):
+            schedule = draws(cfg, n, n_grid, variant == "POD-DeepONet", seed)
+            sides = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
+            for side in sides:
+                if side == "sciml":
+                    _, e, t = train_ours(variant, data, cfg, seed, schedule)
+                else:
+                    ours = _model(variant, data, cfg, jax.random.key(seed))
+                    net = peer_net(dde, torch, variant, data, cfg, seed, ours)
+                    e, t = train_peer(torch, net, data, cfg, schedule)
+                err[side].append(e)
+                tim[side].append(t)
+                print(
+                    f"  {task:18s} {variant:12s} {side:7s} seed {seed}: {e:.3e} "
+                    f"{t['s_per_step'] * 1e3:.2f} ms/step (load {load_average()[0]})",
+                    flush=True,
+                )
+        step = {
+            k: statistics.median(x["s_per_step"] for x in v) for k, v in tim.items()
+        }
+        for side in ("sciml", "DeepXDE"):
+            rows.append(
+                {
+                    "task": task,
+                    "param": {
+                        "n_train": n,
+                        "n_test": n_test,
+                        "steps": cfg["steps"],
+                        "batch": cfg["batch"],
+                        "n_points": None
+                        if variant == "POD-DeepONet" or cfg["n_points"] >= n_grid
+                        else cfg["n_points"],
+                        "grid_points": n_grid,
+                        "width": cfg["width"],
+                        "depth": cfg["depth"],
+                        "latent": cfg["latent"],
+                        "pod_modes": cfg["pod_modes"]
+                        if variant == "POD-DeepONet"
+                        else None,
+                        "lr": cfg["lr"],
+                        "decay": f"x{DECAY} every {max(cfg['steps'] // 10, 1)} steps",
+                    },
+                    "split": "test",
+                    "model": variant,
+                    "variant": side,
+                    "metric": "mean relative L2",
+                    "value": float(np.mean(err[side])),
+                    "std": float(np.std(err[side])),
+                    "seeds": len(seeds),
+                    "per_seed": err[side],
+                    "paper": None,
+                    "s_per_step": step[side],
+                    "per_seed_timing": tim[side],
+                    "torch_threads": threads if side == "DeepXDE" else None,
+                }
+            )
+        timings.append(
+            {
+                "what": f"{task}, {variant}: training step",
+                "ours_s": step["sciml"],
+                "peer": PEER,
+                "peer_s": step["DeepXDE"],
+                "ratio": step["DeepXDE"] / step["sciml"],
+                "torch_threads": threads["chosen"],
+                "load_average": load_average(),
+            }
+        )
+    return rows, timings
+
+
+def main(argv=None) -> pathlib.Path:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
+    parser.add_argument("--tasks", nargs="*", choices=list(RUNS), default=list(RUNS))
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args(argv)
+    flags = tune_cpu()
+    import torch
+
+    cfg = dict(SCALES[args.scale])
+    start = time.perf_counter()
+    before = load_average()
+    print(
+        f"load average {before}; {cores()} cores; torch {torch.__version__}; "
+        f"jax {jax.__version__} {jax.devices()}; XLA_FLAGS={flags!r}",
+        flush=True,
+    )
+    rows, timings, wall = [], [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in args.tasks:
+            t0 = time.perf_counter()
+            print(f"{task}:", flush=True)
+            r, t = run_task(task, cfg, pathlib.Path(tmp) / task)
+            rows += r
+            timings += t
+            wall[task] = time.perf_counter() - t0
+    path = write_results(
+        "deeponet",
+        f"peer-{args.scale}",
+        rows,
+        timings,
+        extra={
+            "settings": {**cfg, "decay": DECAY, "dtype": "float32", "cores": cores()},
+            "wall_s": wall,
+            "xla_flags": flags,
+            "load_average_start": before,
+            "notes": (
+                "Ours: _train.train on _operator_tasks._model; DeepXDE: "
+                "DeepONetCartesianProd / PODDeepONet (Glorot normal, its own init) "
+                "with a torch Adam + StepLR loop; the same per-step function and "
+                "point indices; time per step: loop time / steps (first excluded), "
+                "median over seeds."
+            ),
+        },
+        packages=("deepxde", "torch", "optax", "h5py", "numpy"),
+        out_dir=args.out_dir,
+    )
+    print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
