@@ -3,6 +3,7 @@
 from benchmarks._report import load_group, table
 
 FOLDER = "quick-cpu-intel-r-xeon-r-processor"
+PEER_FOLDER = "peer-quick-cpu-intel-r-xeon-r-processor"
 LABELS = {
     "antiderivative": "antiderivative, ℓ = 0.2",
     "antiderivative_hf": "antiderivative, ℓ = 0.01",
@@ -98,7 +99,71 @@ def _darcy(g) -> str:
     return table(["model", "rel. L2 (final)"], rows, caption)
 
 
+def _peer(g) -> str:
+    """sciml against DeepXDE, each variant on the same data in one run (peer.py)."""
+    s = g.latest
+    rows = []
+    for t in s["timings"]:
+        task, model = t["what"].split(": ")[0].split(", ")
+        ours = g.find(task=task, model=model, variant="sciml")
+        peer = g.find(task=task, model=model, variant="DeepXDE")
+        rows.append(
+            [
+                LABELS[task],
+                model,
+                _err(ours),
+                _err(peer),
+                f"{t['ours_s'] * 1e3:.2f} ms",
+                f"{t['peer_s'] * 1e3:.2f} ms",
+                f"{t['ratio']:.2g}x",
+            ]
+        )
+    p, c = ours["param"], s["settings"]
+    threads = ", ".join(
+        str(n) for n in sorted({t["torch_threads"] for t in s["timings"]})
+    )
+    caption = (
+        f"DeepONet (cartesian product) and POD-DeepONet against DeepXDE "
+        f"{s['versions'].get('deepxde', '?')} (PyTorch "
+        f"{s['versions'].get('torch', '?')}, `DeepONetCartesianProd` and "
+        f"`PODDeepONet`), on the main benchmark's data at scale "
+        f"`{s['scale'].removeprefix('peer-')}`: mean per-sample relative L2 of the "
+        f"FINAL model on {p['n_test']} held-out functions, mean ± std over seeds "
+        f"{tuple(c['seeds'])} (each side its own initialisation: ours as built, "
+        f"DeepXDE's Glorot normal); {p['n_train']} training functions, {p['steps']} "
+        f"Adam steps at {p['lr']:g} times {c['decay']:g} every "
+        f"{max(p['steps'] // 10, 1)} steps (optax staircase; torch `StepLR`), "
+        f"{p['batch']} functions a step (the same indices for both, and the same "
+        f"{c['n_points']} random points a step where the grid has more; "
+        f"POD-DeepONet every point, {c['pod_modes']} modes of the same "
+        f"`pod_basis`), branch and trunk {p['depth']} hidden layers of "
+        f"{p['width']} tanh, latent {p['latent']}, float32. Time / step: each "
+        f"training loop's time over its steps (first excluded, batch assembly "
+        f"included), median over seeds, the two sides alternating seed by seed; "
+        f"torch on the faster of 1 and all cores ({threads} here); ratio = DeepXDE / "
+        f"ours. "
+        f"Load average (1, 5, 15 min) {s.get('load_average_start')} at the start, "
+        f"{s['load_average']} at the end (a shared {c['cores']}-core machine). "
+        f"Source: {g.source()}."
+    )
+    header = [
+        "problem",
+        "model",
+        "rel. L2 (sciml, final)",
+        "rel. L2 (DeepXDE, final)",
+        "time / step (sciml)",
+        "time / step (DeepXDE)",
+        "ratio",
+    ]
+    return table(header, rows, caption)
+
+
 def tables(spread: bool = False) -> dict[str, str]:
-    """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`."""
+    """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`, `deeponet/peer`."""
     g = load_group("deeponet", FOLDER, spread=spread)
-    return {"operators": _operators(g), "fisher": _fisher(g), "darcy": _darcy(g)}
+    return {
+        "operators": _operators(g),
+        "fisher": _fisher(g),
+        "darcy": _darcy(g),
+        "peer": _peer(load_group("deeponet", PEER_FOLDER, spread=spread)),
+    }
