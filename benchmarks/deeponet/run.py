@@ -60,8 +60,8 @@ SCALES = {
         darcy_source=150,
         darcy_test=100,
         darcy_few=50,
-        darcy_steps=800,
-        darcy_tune_steps=300,
+        darcy_steps=600,
+        darcy_tune_steps=200,
         darcy_batch=32,
     ),
     "paper": dict(
@@ -100,7 +100,7 @@ OPERATOR_RUNS = {
     "antiderivative": [
         ("DeepONet", "data"),
         ("POD-DeepONet", "data"),
-        ("modified DeepONet", "data"),
+        ("modified DeepONet (cross)", "data"),
         ("DeepONet", "physics"),
     ],
     "antiderivative_hf": [
@@ -116,7 +116,7 @@ OPERATOR_RUNS = {
     "burgers": [
         ("DeepONet", "data"),
         ("POD-DeepONet", "data"),
-        ("modified DeepONet", "data"),
+        ("modified DeepONet (per network)", "data"),
     ],
 }
 TASKS = (*OPERATOR_RUNS, "fisher", "darcy")
