@@ -8,6 +8,6 @@ from .report import tables
 
 BENCHMARK = Benchmark(
     summary="DeepONet variants, PI-DeepONet, MT-DeepONet Fisher and Darcy (final error)",
-    scales=("quick", "paper"),
+    scales=("quick", "cpu", "paper"),
     tables=tables,
 )

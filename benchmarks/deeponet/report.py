@@ -1,8 +1,9 @@
 """The DeepONet tables, from the committed results of `benchmarks/deeponet`."""
 
-from benchmarks._report import load_group, table
+from benchmarks._report import ROOT, load_group, table
 
 FOLDER = "quick-cpu-intel-r-xeon-r-processor"
+CPU_FOLDER = "cpu-cpu-intel-r-xeon-r-processor"
 PEER_FOLDER = "peer-quick-cpu-intel-r-xeon-r-processor"
 LABELS = {
     "antiderivative": "antiderivative, ℓ = 0.2",
@@ -159,11 +160,22 @@ def _peer(g) -> str:
 
 
 def tables(spread: bool = False) -> dict[str, str]:
-    """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`, `deeponet/peer`."""
+    """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`, `deeponet/peer`,
+    and the same three at scale `cpu` (`-cpu`) once such a run is committed."""
     g = load_group("deeponet", FOLDER, spread=spread)
-    return {
+    out = {
         "operators": _operators(g),
         "fisher": _fisher(g),
         "darcy": _darcy(g),
         "peer": _peer(load_group("deeponet", PEER_FOLDER, spread=spread)),
     }
+    if (ROOT / "deeponet" / "results" / CPU_FOLDER).is_dir():
+        c = load_group("deeponet", CPU_FOLDER, spread=spread)
+        out.update(
+            {
+                "operators-cpu": _operators(c),
+                "fisher-cpu": _fisher(c),
+                "darcy-cpu": _darcy(c),
+            }
+        )
+    return out

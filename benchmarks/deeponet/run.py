@@ -1,6 +1,6 @@
 """The DeepONet family and MT-DeepONet on their benchmarks (spec deeponet.md §4-§5).
 
-    python -m benchmarks.deeponet.run --scale quick|paper [--tasks ...]
+    python -m benchmarks.deeponet.run --scale quick|cpu|paper [--tasks ...]
 
 Rows (the FINAL model's error on held-out functions, mean and std over seeds):
 
@@ -62,6 +62,36 @@ SCALES = {
         darcy_few=50,
         darcy_steps=600,
         darcy_tune_steps=200,
+        darcy_batch=32,
+    ),
+    "cpu": dict(
+        # the largest reduction that fits about an hour of this 2-core CPU
+        seeds=(0, 1, 2),
+        data_seed=0,
+        n_train=2000,
+        n_test=500,
+        nx=64,
+        steps=8000,
+        lr=1e-3,
+        batch=128,
+        n_points=512,
+        n_collocation=512,
+        width=100,
+        depth=3,
+        latent=100,
+        pod_modes=64,
+        fisher_samples=(1000, 1000, 2000),
+        fisher_steps=9000,
+        fisher_batch=200,
+        fisher_latent=300,
+        fisher_branch_width=128,
+        fisher_trunk_width=128,
+        darcy_nx=48,
+        darcy_source=400,
+        darcy_test=150,
+        darcy_few=100,
+        darcy_steps=2000,
+        darcy_tune_steps=800,
         darcy_batch=32,
     ),
     "paper": dict(
