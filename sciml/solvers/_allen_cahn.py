@@ -45,13 +45,12 @@ Halving the step changes the 512-mode solution by $4 \cdot 10^{-11}$.
 """
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._base import UNROLL, AbstractStepper, as_real
+from ._base import AbstractStepper, as_real, frames
 from ._grid import Grid
 
 
@@ -210,24 +209,17 @@ class AllenCahn1D(AbstractStepper):
 
         The frames, shape `(n_frames, C, N)`.
         """
-        owner = "trajectory"
-        n_frames = _checks.integer("n_frames", n_frames, minimum=1, owner=owner)
-        substeps = _checks.integer("substeps", substeps, minimum=1, owner=owner)
         self.grid.check_field(u0, "AllenCahn1D")
         coefficients = self._coefficients(u0.dtype)
         n = self.grid.shape[0]
-        unroll = 1 if jax.default_backend() == "cpu" else UNROLL
-
-        def interval(v, _):
-            v = jax.lax.fori_loop(
-                0, substeps, lambda _, w: self._step(w, coefficients), v, unroll=unroll
-            )
-            return v, jnp.fft.irfft(v, n=n, axis=-1)
-
-        _, frames = jax.lax.scan(
-            interval, jnp.fft.rfft(u0, axis=-1), None, length=n_frames - 1
+        return frames(
+            lambda v: self._step(v, coefficients),
+            u0,
+            n_frames,
+            substeps,
+            forward=lambda u: jnp.fft.rfft(u, axis=-1),
+            backward=lambda v: jnp.fft.irfft(v, n=n, axis=-1),
         )
-        return jnp.concatenate([u0[None], frames.astype(u0.dtype)])
 
     @staticmethod
     def initial_condition(

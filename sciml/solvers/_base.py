@@ -3,6 +3,7 @@ and the rule that splits a save interval into equal steps."""
 
 import abc
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -82,17 +83,34 @@ class AbstractStepper(eqx.Module):
 
         The frames, shape `(n_frames, C, *grid)`.
         """
-        n_frames = _checks.integer("n_frames", n_frames, minimum=1, owner="trajectory")
-        substeps = _checks.integer("substeps", substeps, minimum=1, owner="trajectory")
         self.grid.check_field(u0, type(self).__name__)
-        unroll = 1 if jax.default_backend() == "cpu" else UNROLL  # CPU: compile time
+        return frames(self, u0, n_frames, substeps)
 
-        def interval(u, _):
-            u = jax.lax.fori_loop(0, substeps, lambda _, v: self(v), u, unroll=unroll)
-            return u, u
 
-        _, frames = jax.lax.scan(interval, u0, None, length=n_frames - 1)
-        return jnp.concatenate([u0[None], frames])
+def frames(
+    step: Callable[[Array], Array],
+    u0: Array,
+    n_frames: int,
+    substeps: int,
+    *,
+    forward: Callable[[Array], Array] = lambda u: u,
+    backward: Callable[[Array], Array] = lambda v: v,
+) -> Array:
+    """`u0` and then `n_frames - 1` frames, one every `substeps` applications of
+    `step`, taken in a transformed space (a spectral solver steps Fourier or sine
+    coefficients): `v = forward(u0)`, frames `backward(v)`. One `lax.scan` over
+    frames of a `fori_loop` over steps, unrolled on accelerators only (on a CPU,
+    unrolling costs compile time)."""
+    n_frames = _checks.integer("n_frames", n_frames, minimum=1, owner="trajectory")
+    substeps = _checks.integer("substeps", substeps, minimum=1, owner="trajectory")
+    unroll = 1 if jax.default_backend() == "cpu" else UNROLL
+
+    def interval(v, _):
+        v = jax.lax.fori_loop(0, substeps, lambda _, w: step(w), v, unroll=unroll)
+        return v, backward(v)
+
+    _, out = jax.lax.scan(interval, forward(u0), None, length=n_frames - 1)
+    return jnp.concatenate([u0[None], out.astype(u0.dtype)])
 
 
 def substeps(

@@ -31,14 +31,13 @@ times (measured).
 """
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
 from ._allen_cahn import etdrk4_coefficients
-from ._base import UNROLL, AbstractStepper, as_real
+from ._base import AbstractStepper, as_real, frames
 from ._grid import Grid
 
 
@@ -211,28 +210,18 @@ class SourceDiffusionReaction1D(AbstractStepper):
 
         The frames, shape `(n_frames, C, N)`; frame 0 is `u0` as given.
         """
-        owner = "trajectory"
-        n_frames = _checks.integer("n_frames", n_frames, minimum=1, owner=owner)
-        substeps = _checks.integer("substeps", substeps, minimum=1, owner=owner)
         self.grid.check_field(u0, "SourceDiffusionReaction1D")
+        self._check_channels(u0)
         coefficients = self._coefficients(u0.dtype)
         forcing = dst1(self.source[..., 1:].astype(u0.dtype))
-        unroll = 1 if jax.default_backend() == "cpu" else UNROLL
-
-        def interval(w, _):
-            w = jax.lax.fori_loop(
-                0,
-                substeps,
-                lambda _, z: self._step(z, forcing, coefficients),
-                w,
-                unroll=unroll,
-            )
-            return w, self._with_boundary(w)
-
-        self._check_channels(u0)
-        w0 = dst1(u0[..., 1:])
-        _, frames = jax.lax.scan(interval, w0, None, length=n_frames - 1)
-        return jnp.concatenate([u0[None], frames.astype(u0.dtype)])
+        return frames(
+            lambda w: self._step(w, forcing, coefficients),
+            u0,
+            n_frames,
+            substeps,
+            forward=lambda u: dst1(u[..., 1:]),
+            backward=self._with_boundary,
+        )
 
 
 def _is_number(value) -> bool:
