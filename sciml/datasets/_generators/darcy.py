@@ -39,6 +39,18 @@ def _block_mean(
     return jnp.mean(jax.vmap(lambda k: bumps.bumps(grid, key=k))(keys))
 
 
+def check_residuals(block: Block, start: int, tolerance: float, maxiter: int) -> None:
+    """Stop the run if a CG solve of the chunk starting at sample `start` ended
+    above `tolerance` (its relative residual, in `block["residual"]`)."""
+    worst = float(np.max(block["residual"]))
+    if not worst <= tolerance:
+        last = start + len(block["residual"]) - 1
+        raise RuntimeError(
+            f"CG reached relative residual {worst:.2e} > {tolerance:.0e} within "
+            f"{maxiter} iterations (samples {start}..{last}); raise maxiter."
+        )
+
+
 class DarcyRecipe(Recipe):
     """A random permeability field through `sciml.solvers.Darcy`."""
 
@@ -81,14 +93,7 @@ class DarcyRecipe(Recipe):
         return {"tensor": u, "nu": a[0], "residual": residual}
 
     def check(self, block: Block, start: int) -> None:
-        worst = float(np.max(block["residual"]))
-        if not worst <= self.tolerance:
-            last = start + len(block["residual"]) - 1
-            raise RuntimeError(
-                f"CG reached relative residual {worst:.2e} > {self.tolerance:.0e} "
-                f"within {self.solver.maxiter} iterations (samples {start}..{last}); "
-                "raise maxiter."
-            )
+        check_residuals(block, start, self.tolerance, self.solver.maxiter)
 
     def finish(self, block: Block) -> dict[str, np.ndarray]:
         return {

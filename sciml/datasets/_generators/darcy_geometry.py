@@ -17,6 +17,7 @@ from .._hdf5 import X_COORD, Y_COORD
 from .._layouts import write_fields
 from .._pipeline import Block, Recipe, chunk_length, chunk_source
 from ._common import check_common
+from .darcy import check_residuals
 
 CHUNK_VALUES = 2**21  # float64 values of h per compiled call (about 16 MiB)
 RTOL_CHECK = 10.0  # a solve is refused above this many times its CG tolerance
@@ -49,14 +50,7 @@ class DarcyGeometryRecipe(Recipe):
         return {"tensor": h, "nu": k[0], "log_nu": log_k[0], "residual": residual}
 
     def check(self, block: Block, start: int) -> None:
-        worst = float(np.max(block["residual"]))
-        if not worst <= self.tolerance:
-            last = start + len(block["residual"]) - 1
-            raise RuntimeError(
-                f"CG reached relative residual {worst:.2e} > {self.tolerance:.0e} "
-                f"within {self.solver.maxiter} iterations (samples {start}..{last}); "
-                "raise maxiter."
-            )
+        check_residuals(block, start, self.tolerance, self.solver.maxiter)
 
     def finish(self, block: Block) -> dict[str, np.ndarray]:
         n = len(block["tensor"])
