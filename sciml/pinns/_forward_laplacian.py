@@ -293,118 +293,101 @@ def _linear_rule(lin: Callable[[int], bool]):
     return rule
 
 
-def _elementwise_linear_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
-    """neg, convert_element_type, copy, ...: applied to a one-hot's slice as is."""
-    (v,) = ins
-    p = _bind(eqn, v.p)
+def _unary_structural(one_hot: Callable) -> Callable:
+    """The rule of a linear op of one operand that moves or selects entries
+    (broadcast, sum over axes, transpose, slice, squeeze, and elementwise linear
+    ops): the primal and dense derivatives go through the op itself, a one-hot
+    derivative through `one_hot(eqn, c)`, which keeps it one-hot where it can (or
+    returns None: no derivative left)."""
 
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot):
-            return c.like(_bind(eqn, c.val))
-        return _bind(eqn, c)
+    def rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
+        (v,) = ins
+        p = _bind(eqn, v.p)
 
-    return [_map(f, v, p)]
+        def f(c):
+            if c is None:
+                return None
+            if isinstance(c, _OneHot):
+                return one_hot(eqn, c)
+            return _bind(eqn, c)
+
+        return [_map(f, v, p)]
+
+    return rule
+
+
+# neg, convert_element_type, copy, ...: applied to a one-hot's slice as is
+_elementwise_linear_rule = _unary_structural(lambda eqn, c: c.like(_bind(eqn, c.val)))
+
+
+def _broadcast_one_hot(eqn, c: "_OneHot"):
+    dims = tuple(eqn.params["broadcast_dimensions"])
+    shape = tuple(eqn.params["shape"])
+    axis = dims[c.axis]
+    small = shape[:axis] + (1,) + shape[axis + 1 :]
+    val = lax.broadcast_in_dim(c.val, small, dims)
+    return _OneHot(val, axis, c.index, shape)
+
+
+_broadcast_static = _unary_structural(_broadcast_one_hot)
 
 
 def _broadcast_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
     if len(ins) != 1:  # dynamic shapes
         return _linear_rule(lambda k: k == 0)(ctx, eqn, ins)
-    (v,) = ins
-    p = _bind(eqn, v.p)
-    dims = tuple(eqn.params["broadcast_dimensions"])
-    shape = tuple(eqn.params["shape"])
-
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot):
-            axis = dims[c.axis]
-            small = shape[:axis] + (1,) + shape[axis + 1 :]
-            val = lax.broadcast_in_dim(c.val, small, dims)
-            return _OneHot(val, axis, c.index, shape)
-        return _bind(eqn, c)
-
-    return [_map(f, v, p)]
+    return _broadcast_static(ctx, eqn, ins)
 
 
-def _reduce_sum_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
-    (v,) = ins
-    p = _bind(eqn, v.p)
+def _reduce_sum_one_hot(eqn, c: "_OneHot"):
     axes = tuple(eqn.params["axes"])
-
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot):
-            val = jnp.sum(c.val, axis=axes)
-            if c.axis in axes:
-                return val
-            axis = c.axis - sum(a < c.axis for a in axes)
-            shape = tuple(n for k, n in enumerate(c.shape) if k not in axes)
-            return _OneHot(val, axis, c.index, shape)
-        return _bind(eqn, c)
-
-    return [_map(f, v, p)]
+    val = jnp.sum(c.val, axis=axes)
+    if c.axis in axes:
+        return val
+    axis = c.axis - sum(a < c.axis for a in axes)
+    shape = tuple(n for k, n in enumerate(c.shape) if k not in axes)
+    return _OneHot(val, axis, c.index, shape)
 
 
-def _transpose_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
-    (v,) = ins
-    p = _bind(eqn, v.p)
+_reduce_sum_rule = _unary_structural(_reduce_sum_one_hot)
+
+
+def _transpose_one_hot(eqn, c: "_OneHot"):
     perm = tuple(eqn.params["permutation"])
-
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot):
-            shape = tuple(c.shape[k] for k in perm)
-            return _OneHot(_bind(eqn, c.val), perm.index(c.axis), c.index, shape)
-        return _bind(eqn, c)
-
-    return [_map(f, v, p)]
+    shape = tuple(c.shape[k] for k in perm)
+    return _OneHot(_bind(eqn, c.val), perm.index(c.axis), c.index, shape)
 
 
-def _slice_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
-    (v,) = ins
-    p = _bind(eqn, v.p)
+_transpose_rule = _unary_structural(_transpose_one_hot)
+
+
+def _slice_one_hot(eqn, c: "_OneHot"):
     start = tuple(eqn.params["start_indices"])
     limit = tuple(eqn.params["limit_indices"])
     strides = eqn.params.get("strides")
-
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot) and (strides is None or all(s == 1 for s in strides)):
-            a = c.axis
-            if not start[a] <= c.index < limit[a]:
-                return None  # the slice misses the one non-zero entry
-            lo = start[:a] + (0,) + start[a + 1 :]
-            hi = limit[:a] + (1,) + limit[a + 1 :]
-            shape = tuple(h - s for s, h in zip(start, limit, strict=True))
-            return _OneHot(lax.slice(c.val, lo, hi), a, c.index - start[a], shape)
+    if not (strides is None or all(s == 1 for s in strides)):
         return _bind(eqn, _dense(c))
+    a = c.axis
+    if not start[a] <= c.index < limit[a]:
+        return None  # the slice misses the one non-zero entry
+    lo = start[:a] + (0,) + start[a + 1 :]
+    hi = limit[:a] + (1,) + limit[a + 1 :]
+    shape = tuple(h - s for s, h in zip(start, limit, strict=True))
+    return _OneHot(lax.slice(c.val, lo, hi), a, c.index - start[a], shape)
 
-    return [_map(f, v, p)]
+
+_slice_rule = _unary_structural(_slice_one_hot)
 
 
-def _squeeze_rule(ctx: _Ctx, eqn, ins: list[_V]) -> list[_V]:
-    (v,) = ins
-    p = _bind(eqn, v.p)
+def _squeeze_one_hot(eqn, c: "_OneHot"):
     dims = tuple(eqn.params["dimensions"])
+    if c.axis in dims:  # an axis of size 1: the slice is the whole
+        return _bind(eqn, c.val)
+    axis = c.axis - sum(a < c.axis for a in dims)
+    shape = tuple(n for k, n in enumerate(c.shape) if k not in dims)
+    return _OneHot(_bind(eqn, c.val), axis, c.index, shape)
 
-    def f(c):
-        if c is None:
-            return None
-        if isinstance(c, _OneHot):
-            if c.axis in dims:  # an axis of size 1: the slice is the whole
-                return _bind(eqn, c.val)
-            axis = c.axis - sum(a < c.axis for a in dims)
-            shape = tuple(n for k, n in enumerate(c.shape) if k not in dims)
-            return _OneHot(_bind(eqn, c.val), axis, c.index, shape)
-        return _bind(eqn, c)
 
-    return [_map(f, v, p)]
+_squeeze_rule = _unary_structural(_squeeze_one_hot)
 
 
 def _add_rule(sign: float):
