@@ -13,7 +13,11 @@ import numpy as np
 from sciml import datasets
 from sciml.operators import DeepONet, ModifiedDeepONet, PODDeepONet
 from sciml.pinns import OperatorPINNLoss
-from sciml.pinns.problems import Antiderivative, SourceDiffusionReaction
+from sciml.pinns.problems import (
+    Antiderivative,
+    PeriodicBurgers,
+    SourceDiffusionReaction,
+)
 
 from ._train import adam, function_batches, mse_loss, predict, relative_l2, train
 
@@ -71,14 +75,17 @@ def load(task: str, cfg: dict, tmp: pathlib.Path) -> dict[str, Any]:
 def _problem_of(task: str, sensors: jax.Array):
     if task.startswith("antiderivative"):
         return lambda u: Antiderivative(u, sensors)
+    if task == "burgers":
+        return lambda u: PeriodicBurgers(u, sensors)
     return lambda u: SourceDiffusionReaction(u, sensors)
 
 
 def _physics_batches(task: str, data: dict, size: int, n_points: int):
     """Random functions and collocation points for the PI loss: the antiderivative's
     residual at the sensors (where the input is known exactly) and s(0) = 0; the
-    diffusion-reaction residual at uniform points of [0, 1]^2, the initial line and
-    both ends."""
+    diffusion-reaction and Burgers residuals at uniform points of [0, 1]^2, the
+    initial line, and both ends (diffusion-reaction) or the face x = 0 (Burgers,
+    periodic)."""
     u_all, n = data["inputs"], data["n_train"]
     sensors = jnp.asarray(data["sensors"])
 
@@ -95,13 +102,13 @@ def _physics_batches(task: str, data: dict, size: int, n_points: int):
         initial = np.stack(
             [np.zeros(n_points // 4), rng.uniform(size=n_points // 4)], 1
         )
-        sides = np.stack(
-            [
-                rng.uniform(size=n_points // 4),
-                rng.integers(0, 2, n_points // 4).astype(float),
-            ],
-            1,
-        )
+        q = n_points // 4
+        if task == "burgers":  # periodic: points on the face x = 0
+            sides = np.stack([rng.uniform(size=q), np.zeros(q)], 1)
+        else:  # zero values at both ends
+            sides = np.stack(
+                [rng.uniform(size=q), rng.integers(0, 2, q).astype(float)], 1
+            )
         return {
             "inputs": u,
             "interior": jnp.asarray(pts, jnp.float32),
@@ -165,11 +172,16 @@ def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> l
             )
             if training == "data":
                 n_points = None if variant == "POD-DeepONet" else cfg.get("n_points")
+                # the cross-mixed branch runs once per (function, point): fewer
+                # functions a step keep its cost near the others'
+                size = (
+                    cfg["cross_batch"] if variant.endswith("(cross)") else cfg["batch"]
+                )
                 batches = function_batches(
                     data["inputs"][:n_train],
                     data["outputs"][:n_train],
                     data["points"],
-                    cfg["batch"],
+                    size,
                     n_points,
                 )
                 model, t = train(

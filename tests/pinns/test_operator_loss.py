@@ -10,7 +10,11 @@ import pytest
 from sciml.nn import MLP
 from sciml.operators import DeepONet
 from sciml.pinns import OperatorPINNLoss
-from sciml.pinns.problems import Antiderivative, SourceDiffusionReaction
+from sciml.pinns.problems import (
+    Antiderivative,
+    PeriodicBurgers,
+    SourceDiffusionReaction,
+)
 from sciml.training import fit
 
 SENSORS = jnp.array([0.0, 0.5, 1.0])
@@ -103,3 +107,25 @@ def test_bad_input(getkey):
     }
     with pytest.raises(ValueError, match=r"\(n, d\)"):
         OperatorPINNLoss(_antiderivative)(model, batch)
+
+
+def test_periodic_burgers_residual_and_conditions():
+    xs = jnp.linspace(0.0, 1.0, 11)
+    problem = PeriodicBurgers(jnp.sin(2 * jnp.pi * xs), xs, nu=0.01)
+    decay = 0.01 * 4 * jnp.pi**2
+
+    def heat(p):  # solves u_t = nu u_xx, so the residual is u u_x
+        return jnp.sin(2 * jnp.pi * p[1]) * jnp.exp(-decay * p[0])
+
+    p = jnp.array([0.3, 0.2])
+    u_x = 2 * jnp.pi * jnp.cos(2 * jnp.pi * 0.2) * jnp.exp(-decay * 0.3)
+    assert float(problem.residual(heat, p)) == pytest.approx(
+        float(heat(p) * u_x), rel=1e-5
+    )
+    initial, periodic = problem.conditions
+    assert float(
+        initial.residual(heat, jnp.array([0.0, 0.3]), problem.domain)
+    ) == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(
+        periodic.residual(heat, jnp.array([0.4, 0.0]), problem.domain), 0.0, atol=1e-5
+    )

@@ -8,7 +8,8 @@ conditions, test grid and exact solution or classical reference.
 - Classic: `Poisson2D`, `Burgers1D` (Raissi et al.'s shock, Cole-Hopf exact),
   `DiffusionSorption` (PDEBench's, reference by `sciml.solvers`).
 - Parameterised by an input function, for physics-informed operator learning:
-  `Antiderivative`, `SourceDiffusionReaction` (PI-DeepONet's examples).
+  `Antiderivative`, `SourceDiffusionReaction`, `PeriodicBurgers` (PI-DeepONet's
+  examples).
 """
 
 from ._classic import (
@@ -18,6 +19,7 @@ from ._classic import (
 )
 from ._operators import (
     Antiderivative as Antiderivative,
+    PeriodicBurgers as PeriodicBurgers,
     SourceDiffusionReaction as SourceDiffusionReaction,
 )
 from ._pig import (
@@ -39,6 +41,7 @@ __all__ = [
     "Helmholtz2D",
     "KleinGordon",
     "NonlinearDiffusion",
+    "PeriodicBurgers",
     "Poisson2D",
     "SourceDiffusionReaction",
 ]

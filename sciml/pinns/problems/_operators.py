@@ -8,7 +8,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._conditions import Dirichlet, InitialValue
+from .._conditions import Dirichlet, InitialValue, Periodic
 from .._domain import Box
 from ._base import AbstractScalarProblem
 
@@ -22,6 +22,18 @@ def _sensor_values(owner: str, sensors: ArrayLike, source: ArrayLike):
             f"sensors (both shape (m,))."
         )
     return sensors, source
+
+
+class _Interpolant(eqx.Module):
+    """The piecewise-linear interpolant of sensor values, at coordinate `axis` of a
+    point."""
+
+    sensors: Array
+    values: Array
+    axis: int = eqx.field(static=True)
+
+    def __call__(self, x):
+        return jnp.interp(x[self.axis], self.sensors, self.values)
 
 
 class Antiderivative(AbstractScalarProblem):
@@ -95,3 +107,46 @@ class SourceDiffusionReaction(AbstractScalarProblem):
         D = self.derivatives(u, x)
         f = jnp.interp(x[1], self.sensors, self.source)
         return D.d("t") - self.diffusivity * D.d("x", "x") - self.rate * D.value**2 - f
+
+
+class PeriodicBurgers(AbstractScalarProblem):
+    r"""$u_t + u u_x = \nu u_{xx}$ on $(t, x) \in [0, 1]^2$, periodic in $x$, from
+    the initial value $u_0$: the operator $u_0 \mapsto u$ (the PI-DeepONet
+    notebook's Burgers example, $\nu = 0.01$; periodic in value and first
+    derivative, [D]).
+
+    **Arguments:**
+
+    - `initial`: $u_0$ at the sensors `(m,)`.
+    - `sensors`: the sensor positions in $x$ `(m,)`.
+    - `nu`: the viscosity $\nu$.
+    - `engine`: the derivative engine.
+    """
+
+    initial: Float[Array, " m"]
+    sensors: Float[Array, " m"]
+    nu: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        initial: ArrayLike,
+        sensors: ArrayLike,
+        nu: float = 0.01,
+        *,
+        engine: str = "auto",
+    ):
+        self.sensors, self.initial = _sensor_values("PeriodicBurgers", sensors, initial)
+        self.nu = float(nu)
+        self.domain = Box((0.0, 0.0), (1.0, 1.0), ("t", "x"))
+        self.conditions = (
+            InitialValue(_Interpolant(self.sensors, self.initial, axis=1)),
+            Periodic("x", 1),
+        )
+        self.test_shape = (self.sensors.shape[0], self.sensors.shape[0])
+        self.engine = engine
+        self.residual_weight = 1.0
+
+    def residual(self, u, x):
+        """$u_t + u u_x - \\nu u_{xx}$ at one point `x` $= (t, x)$."""
+        D = self.derivatives(u, x)
+        return D.d("t") + D.value * D.d("x") - self.nu * D.d("x", "x")
