@@ -54,7 +54,9 @@ from .run import SCALES  # noqa: E402
 PEER = "DeepXDE 1.15 (PyTorch)"
 RUNS = {
     "antiderivative": ("DeepONet", "POD-DeepONet"),
+    "antiderivative_hf": ("DeepONet",),
     "diffusion_reaction": ("DeepONet", "POD-DeepONet"),
+    "burgers": ("DeepONet", "POD-DeepONet"),
 }
 DECAY = 0.9
 
