@@ -149,3 +149,33 @@ def test_modified_deeponet(getkey, mixing):
         # the branch features vary with the point: not a product B T^T
         b, t, _ = model.features(u[0], y)
         assert b.shape[0] == 5 and float(jnp.std(b, axis=0).max()) > 0
+
+
+class FNOBranch(eqx.Module):
+    """An FNO as a branch: the field through the FNO, flattened, then linear."""
+
+    fno: eqx.Module
+    head: eqx.nn.Linear
+
+    def __call__(self, u):
+        return self.head(self.fno(u[None]).reshape(-1))
+
+
+def test_an_fno_branch_and_mionet_gradients(getkey):
+    from sciml.operators import FNO, DeepONet
+
+    branch = FNOBranch(
+        FNO(1, 2, 4, 4, 1, projection_width=4, key=getkey()),
+        eqx.nn.Linear(2 * 16, 8, key=getkey()),
+    )
+    model = DeepONet(16, 1, latent=8, width=8, depth=1, branch=branch, key=getkey())
+    u = jax.random.normal(getkey(), (3, 16))
+    y = jnp.linspace(0.0, 1.0, 5)[:, None]
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m.cartesian(u, y) ** 2)))(
+        model
+    )
+    assert float(jnp.abs(grads.branch.head.weight).sum()) > 0
+    mio = MIONet((4, 3), 1, latent=4, width=8, depth=1, key=getkey())
+    inputs = (jax.random.normal(getkey(), (2, 4)), jax.random.normal(getkey(), (2, 3)))
+    g = eqx.filter_grad(lambda m: jnp.sum(m.cartesian(inputs, y) ** 2))(mio)
+    assert all(float(jnp.abs(b.layers[0].weight).sum()) > 0 for b in g.branches)
