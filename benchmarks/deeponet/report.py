@@ -171,11 +171,11 @@ def tables(spread: bool = False) -> dict[str, str]:
     }
     if (ROOT / "deeponet" / "results" / CPU_FOLDER).is_dir():
         c = load_group("deeponet", CPU_FOLDER, spread=spread)
-        out.update(
-            {
-                "operators-cpu": _operators(c),
-                "fisher-cpu": _fisher(c),
-                "darcy-cpu": _darcy(c),
-            }
-        )
+        tasks = {r["task"] for r in c.latest["rows"]}
+        if tasks & set(LABELS):
+            out["operators-cpu"] = _operators(c)
+        if "fisher" in tasks:
+            out["fisher-cpu"] = _fisher(c)
+        if "darcy" in tasks:
+            out["darcy-cpu"] = _darcy(c)
     return out
