@@ -17,8 +17,8 @@ outputs, one fixed batch):
 - `mionet-128x100`: MIONet, two inputs of 100 sensors, product merge.
 
 Ours: `sciml.operators.DeepONet` (`PODDeepONet`, `MIONet`) trained by
-`sciml.training.make_step` (its `eqx.filter_jit` step with donated state and the NaN
-guard, what `sciml.training.fit` runs) on `model.cartesian`; inference is
+`sciml.training.make_step` (its `jax.jit` step with donated state and the NaN guard,
+what `sciml.training.fit` runs; `eqx.filter_jit` before 1db66f4) on `model.cartesian`; inference is
 `model.cartesian` under `eqx.filter_jit`.
 
 DeepXDE: the same layer sizes in `dde.nn.DeepONetCartesianProd` (`PODDeepONet`,
@@ -58,9 +58,9 @@ waited for once per round): the forward (loss), forward + backward
 (`jax.value_and_grad`), the Adam update alone, the cartesian contraction alone (as
 `model.cartesian` runs it: `contract` under `jax.vmap`, and as one `B T^T`
 `dot_general`), the dispatch cost (a jitted no-op on the same `TrainState`, through
-`eqx.filter_jit` with donation as `make_step`, and through `jax.jit`), and variants
-of the step: make_step's own step function under `jax.jit` (with and without
-donation), without the NaN guard, with the cartesian product written as one batched
+`eqx.filter_jit` with donation, as `make_step` compiled before 1db66f4, and through
+`jax.jit`), and variants of the step: `make_step` waiting for every step's result
+(as `eqx.filter_jit` does), without the NaN guard, with the cartesian product written as one batched
 `B T^T`, and with float32 matmul precision "highest". The peer's counterparts (its
 forward, forward + backward, `Adam.step`, `torch.einsum`) are timed beside them.
 XLA flags are read once per process: `--flag-probe` times our step in child
@@ -89,8 +89,6 @@ import optax  # noqa: E402
 from benchmarks._cpu import FLAG, tune_cpu  # noqa: E402
 from benchmarks._results import write_results  # noqa: E402
 from sciml import operators, training  # noqa: E402
-from sciml.operators._deeponet import contract  # noqa: E402
-from sciml.training import _step as step_module  # noqa: E402
 
 XLA_FLAGS: str | None = None
 LR, WIDTH, DEPTH, LATENT, SENSORS, SEED = 1e-3, 128, 3, 128, 100, 0
@@ -261,6 +259,11 @@ def call_item(fn, *args):
     return run
 
 
+def _all_finite(tree) -> jax.Array:
+    """Whether every entry of every array of `tree` is finite (make_step's test)."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
 def _where_guard_step(loss_fn, optimizer, scalar_check=False):
     """make_step's NaN guard written as an elementwise select (`jnp.where`) of the
     new and the old arrays instead of `lax.cond`: the same semantics (a non-finite
@@ -271,7 +274,7 @@ def _where_guard_step(loss_fn, optimizer, scalar_check=False):
 
     def step(batch, state):
         key = jax.random.fold_in(state.key, state.step)
-        params, static = step_module.parameters(state.model)
+        params, static = eqx.partition(state.model, eqx.is_inexact_array)
         (loss, metrics), grads = jax.value_and_grad(
             lambda p: loss_fn(eqx.combine(p, static), batch, key), has_aux=True
         )(params)
@@ -281,7 +284,7 @@ def _where_guard_step(loss_fn, optimizer, scalar_check=False):
             total = sum((jnp.sum(g) for g in jax.tree.leaves(grads)), loss)
             finite = jnp.isfinite(total)
         else:
-            finite = jnp.isfinite(loss) & step_module._all_finite(grads)
+            finite = jnp.isfinite(loss) & _all_finite(grads)
         already_bad = state.bad_step >= 0
         ok = finite & ~already_bad
         new, old = (new, opt_state), (params, state.opt_state)
@@ -306,7 +309,7 @@ def _guardless_step(loss_fn, optimizer):
     """A step without the NaN guard: gradient, Adam, apply (same TrainState)."""
 
     def step(batch, state):
-        params, static = step_module.parameters(state.model)
+        params, static = eqx.partition(state.model, eqx.is_inexact_array)
         (loss, metrics), grads = jax.value_and_grad(
             lambda p: loss_fn(eqx.combine(p, static), batch, None), has_aux=True
         )(params)
@@ -356,9 +359,6 @@ def our_items(cfg: dict, model, batch) -> dict:
     u, y, _ = batch
     bt = jax.vmap(model.branch)(u)
     tt = jax.vmap(model.trunk)(y)
-    _, traced = step_module._make_step(mse_loss, opt)
-    _, traced2 = step_module._make_step(mse_loss, opt)
-    _, traced3 = step_module._make_step(mse_loss, opt)
     items.update(
         {
             "ours forward": call_item(jax.jit(loss_of), params, batch),
@@ -368,7 +368,7 @@ def our_items(cfg: dict, model, batch) -> dict:
             "ours adam": call_item(jax.jit(adam), grads, opt_state, params),
             "ours adam flat": call_item(jax.jit(adam_flat), grads, flat_state, params),
             "ours contraction vmap": call_item(
-                jax.jit(jax.vmap(contract, in_axes=(0, None))),
+                jax.jit(jax.vmap(operators.contract, in_axes=(0, None))),
                 bt[:, None, :],
                 tt[:, None, :],
             ),
@@ -388,12 +388,8 @@ def our_items(cfg: dict, model, batch) -> dict:
             "ours dispatch jax.jit": NoopItem(
                 jax.jit(lambda b, s: s, donate_argnums=1), model, opt, batch
             ),
-            "ours step jax.jit donated": StepItem(
-                jax.jit(traced, donate_argnums=1), model, opt, batch
-            ),
-            "ours step jax.jit": StepItem(jax.jit(traced2), model, opt, batch),
-            "ours step jax.jit waited": StepItem(
-                jax.jit(traced3, donate_argnums=1), model, opt, batch, wait_each=True
+            "ours step waited": StepItem(
+                training.make_step(mse_loss, opt), model, opt, batch, wait_each=True
             ),
             "ours inference jax.jit": call_item(
                 jax.jit(lambda p, u, y: eqx.combine(p, static).cartesian(u, y)),
@@ -656,16 +652,13 @@ PROFILE = [
      "ours contraction vmap", "peer contraction"),
     ("cartesian contraction B T^T (one dot_general)", "ours contraction dot",
      "peer contraction"),
-    ("dispatch: no-op on the TrainState, eqx.filter_jit donated (as make_step)",
+    ("dispatch: no-op on the TrainState, eqx.filter_jit donated (make_step before "
+     "1db66f4)",
      "ours dispatch filter_jit", None),
     ("dispatch: no-op on the TrainState, jax.jit donated", "ours dispatch jax.jit",
      None),
-    ("step variant: make_step's step function under jax.jit, donated",
-     "ours step jax.jit donated", "peer step"),
-    ("step variant: make_step's step function under jax.jit, donated, each step "
-     "waited for (as eqx.filter_jit waits)", "ours step jax.jit waited", "peer step"),
-    ("step variant: make_step's step function under jax.jit, not donated",
-     "ours step jax.jit", "peer step"),
+    ("step variant: make_step, each step waited for (as eqx.filter_jit, which "
+     "make_step used before 1db66f4, waits)", "ours step waited", "peer step"),
     ("step variant: NaN guard as a jnp.where select, jax.jit, donated",
      "ours step where guard", "peer step"),
     ("step variant: NaN guard as a jnp.where select, cartesian as one batched "

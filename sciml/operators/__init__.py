@@ -4,7 +4,7 @@
   `DeepONet` (unstacked with bias; multiple outputs with the strategies
   `independent`, `split_both`, `split_branch`, `split_trunk`; Fourier-feature
   trunks; any network as branch), `PODDeepONet` (`pod_basis`), `MIONet`,
-  `ModifiedDeepONet`. Each evaluates one input at points, the cartesian product
+  `ModifiedDeepONet`, and `contract`, the one contraction they share. Each evaluates one input at points, the cartesian product
   (`model.cartesian`) and paired rows (`model.paired`).
 - **MT-DeepONet** inputs and losses: `task_input`, `with_mask_channel`,
   `masked_mse`, `masked_relative_l2`, `check_mask` (partial fine-tuning:
@@ -16,6 +16,7 @@ from ._deeponet import (
     STRATEGIES as STRATEGIES,
     AbstractDeepONet as AbstractDeepONet,
     DeepONet as DeepONet,
+    contract as contract,
 )
 from ._fno import FNO as FNO, grid_coordinates as grid_coordinates
 from ._mionet import MIONet as MIONet
@@ -41,6 +42,7 @@ __all__ = [
     "ODENet",
     "PODDeepONet",
     "check_mask",
+    "contract",
     "grid_coordinates",
     "masked_mse",
     "masked_relative_l2",

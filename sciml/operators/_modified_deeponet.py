@@ -12,9 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._checks import choice, integer
-from ..nn import ModifiedMLP
-from ..nn._activations import get_activation
-from ..nn._modified_mlp import _affine
+from ..nn import ModifiedMLP, get_activation
 from ._deeponet import (
     STRATEGIES,
     AbstractDeepONet,
@@ -120,8 +118,8 @@ class ModifiedDeepONet(AbstractDeepONet):
             t = jax.vmap(self.trunk)(y)
         else:
             act = get_activation(self.activation)
-            enc_u = act(_affine(self.encoder_u, u))  # (h,)
-            enc_v = act(_affine(self.encoder_v, y))  # (P, h)
+            enc_u = act(self.encoder_u(u))  # (h,)
+            enc_v = act(jax.vmap(self.encoder_v)(y))  # (P, h)
             b = self.branch.hidden(u, enc_u, enc_v)  # (P, n_b), or (n_b,) at depth 0
             t = self.trunk.hidden(y, enc_u, enc_v)  # (P, n_t)
         return b.reshape(*b.shape[:-1], kb, -1), t.reshape(y.shape[0], kt, -1), None
