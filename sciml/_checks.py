@@ -30,7 +30,8 @@ def _is_integer(value: Any) -> bool:
     )
 
 
-def _is_real(value: Any) -> bool:
+def is_real(value: Any) -> bool:
+    """Whether `value` is a real Python or numpy number (not a bool, not an array)."""
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool | np.bool_
     )
@@ -75,7 +76,7 @@ def real(
     """`value` as a `float`: a finite real number (not a bool) with
     `minimum <= value <= maximum` and `above < value < below`, for the bounds given."""
     where = _prefix(owner)
-    if not _is_real(value):
+    if not is_real(value):
         raise TypeError(
             f"{where}{name} must be a real number, got {type(value).__name__} "
             f"{value!r}; e.g. {name}=0.1."

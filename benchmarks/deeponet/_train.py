@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sciml import metrics
+from sciml.operators import masked_mse, masked_relative_l2
 from sciml.training import init_train_state, make_step
 
 
@@ -73,38 +75,43 @@ def mse_loss(loss_points: Any = None) -> Callable:
     """`loss(model, (inputs, points, outputs, mask), key)`: the MSE of
     `model.cartesian(inputs, points)` against outputs `(N, P, K)`, inside the mask
     when it is not None (`masked_mse`, normalised by the points inside)."""
-    from sciml.operators import masked_mse
 
     def loss(model, batch, key):
         inputs, points, outputs, mask = batch
         prediction = model.cartesian(inputs, points, key=key)
         if mask is None:
             return jnp.mean((prediction - outputs) ** 2), {}
-        return masked_mse(prediction * mask, outputs, mask), {}
+        return masked_mse(prediction, outputs, mask), {}
 
     return loss
 
 
+@eqx.filter_jit
+def _cartesian(model: Any, inputs: Any, points: jax.Array) -> jax.Array:
+    return model.cartesian(inputs, points)
+
+
 def predict(model: Any, inputs: Any, points: jax.Array, chunk: int = 256) -> np.ndarray:
-    """`model.cartesian` in chunks of functions (no dropout)."""
-    call = eqx.filter_jit(lambda m, u: m.cartesian(u, points))
+    """`model.cartesian` in chunks of functions (no dropout), compiled once per
+    chunk shape for every model of the run."""
     n = jax.tree.leaves(inputs)[0].shape[0]
     parts = [
-        np.asarray(call(model, jax.tree.map(lambda a, i=i: a[i : i + chunk], inputs)))
+        np.asarray(
+            _cartesian(
+                model, jax.tree.map(lambda a, i=i: a[i : i + chunk], inputs), points
+            )
+        )
         for i in range(0, n, chunk)
     ]
     return np.concatenate(parts)
 
 
-def relative_l2(prediction: np.ndarray, truth: np.ndarray, mask: Any = None) -> float:
-    """The mean over samples of $\\lVert \\hat G_i - G_i\\rVert_2 / \\lVert G_i
-    \\rVert_2$ (inside `mask` when given)."""
-    p = prediction.reshape(len(prediction), -1)
-    t = truth.reshape(len(truth), -1)
-    if mask is not None:
-        m = np.broadcast_to(mask, truth.shape).reshape(len(truth), -1)
-        p, t = p * m, t * m
-    return float(np.mean(np.linalg.norm(p - t, axis=1) / np.linalg.norm(t, axis=1)))
+def relative_l2(prediction: Any, truth: Any, mask: Any = None) -> float:
+    """The mean per-sample relative L2 error (`sciml.metrics.relative_l2`), inside
+    `mask` when given (`sciml.operators.masked_relative_l2`)."""
+    if mask is None:
+        return float(metrics.relative_l2(prediction, truth))
+    return float(masked_relative_l2(prediction, truth, mask))
 
 
 def frobenius_error(prediction: np.ndarray, truth: np.ndarray) -> float:

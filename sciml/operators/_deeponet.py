@@ -116,7 +116,8 @@ def _call(net: Callable, x: Any, *, key: PRNGKeyArray | None = None) -> Array:
 
 
 def branch_mlps(
-    n_sensors: int,
+    owner: str,
+    shape: tuple[int, ...],
     size: int,
     copies: int,
     width: int,
@@ -125,10 +126,16 @@ def branch_mlps(
     *,
     key: PRNGKeyArray,
 ) -> tuple[MLP, ...]:
-    """`copies` branch MLPs (one, or $K$ for `independent`) with `size` outputs in
-    all."""
+    """`copies` branch MLPs (one, or $K$ for `independent`) of the sensor values
+    `shape` $= (m,)$, with `size` outputs in all; an error for an input that is not
+    a vector (an image needs a network for it)."""
+    if len(shape) > 1:
+        raise ValueError(
+            f"{owner}: a branch input of shape {shape} needs a branch network for it "
+            f"(e.g. sciml.nn.CNN); pass branch=..."
+        )
     return tuple(
-        MLP(n_sensors, size // copies, width, depth, activation, key=k)
+        MLP(shape[0], size // copies, width, depth, activation, key=k)
         for k in jax.random.split(key, copies)
     )
 
@@ -379,13 +386,15 @@ class DeepONet(AbstractDeepONet):
         copies = self.n_outputs if independent else 1
         bkey, tkey = jax.random.split(key)
         if branch is None:
-            if len(self.branch_shape) > 1:
-                raise ValueError(
-                    f"{owner}: a branch input of shape {self.branch_shape} needs a "
-                    f"branch network for it (e.g. sciml.nn.CNN); pass branch=..."
-                )
             branch = branch_mlps(
-                self.branch_shape[0], n_b, copies, width, depth, activation, key=bkey
+                owner,
+                self.branch_shape,
+                n_b,
+                copies,
+                width,
+                depth,
+                activation,
+                key=bkey,
             )
         if trunk is None:
             trunk = trunk_mlps(

@@ -18,7 +18,6 @@ from ._deeponet import (
     branch_mlps,
     check_array_input,
     check_size,
-    combined,
     out_size_of,
     output_layout,
     split_sizes,
@@ -98,18 +97,8 @@ class MIONet(AbstractDeepONet):
         n_b, n_t, _ = split_sizes(self.strategy, self.n_outputs, latent, owner)
         keys = jax.random.split(key, len(self.branch_shapes) + 2)
         if branches is None:
-            if any(len(s) > 1 for s in self.branch_shapes):
-                raise ValueError(
-                    f"{owner}: inputs of shapes {self.branch_shapes} need branch "
-                    f"networks for them; pass branches=..."
-                )
             branches = [
-                combined(
-                    branch_mlps(s[0], n_b, 1, width, depth, activation, key=k),
-                    1,
-                    "branch",
-                    owner,
-                )
+                branch_mlps(owner, s, n_b, 1, width, depth, activation, key=k)[0]
                 for s, k in zip(self.branch_shapes, keys, strict=False)
             ]
         if len(branches) != len(self.branch_shapes):

@@ -20,7 +20,6 @@ from ._deeponet import (
     branch_mlps,
     check_array_input,
     check_size,
-    combined,
     out_size_of,
     trunk_mlps,
 )
@@ -134,18 +133,8 @@ class PODDeepONet(AbstractDeepONet):
         n_b = k * (self.n_modes + self.extra)
         bkey, tkey = jax.random.split(key)
         if branch is None:
-            if len(self.branch_shape) > 1:
-                raise ValueError(
-                    f"{owner}: a branch input of shape {self.branch_shape} needs a "
-                    f"branch network; pass branch=..."
-                )
-            branch = combined(
-                branch_mlps(
-                    self.branch_shape[0], n_b, 1, width, depth, activation, key=bkey
-                ),
-                1,
-                "branch",
-                owner,
+            (branch,) = branch_mlps(
+                owner, self.branch_shape, n_b, 1, width, depth, activation, key=bkey
             )
         self.branch = branch
         example = jax.ShapeDtypeStruct(self.branch_shape, dtype)

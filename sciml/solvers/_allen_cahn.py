@@ -89,6 +89,21 @@ def etdrk4_coefficients(
     return jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3
 
 
+def etdrk4_step(v: Array, coefficients, nonlinear) -> Array:
+    """One ETDRK4 step (Cox and Matthews; Kassam and Trefethen's form) of
+    $v' = Lv + N(v)$ in the basis where $L$ is diagonal, from the coefficients of
+    `etdrk4_coefficients` and `nonlinear` $= N$."""
+    e, e2, q, f1, f2, f3 = coefficients
+    nv = nonlinear(v)
+    a = e2 * v + q * nv
+    na = nonlinear(a)
+    b = e2 * v + q * na
+    nb = nonlinear(b)
+    c = e2 * a + q * (2 * nb - nv)
+    nc = nonlinear(c)
+    return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+
+
 class AllenCahn1D(AbstractStepper):
     r"""One ETDRK4 step of the Fourier pseudo-spectral semi-discretisation of
     $u_t = \varepsilon u_{xx} + \gamma(u - u^3)$ on a periodic grid of nodes (module
@@ -147,9 +162,9 @@ class AllenCahn1D(AbstractStepper):
                 f"{owner} needs a 1-D periodic Grid of nodes, an even number >= 4 of "
                 f'them, e.g. Grid(512, -1.0, 1.0, points="nodes"); got {grid!r}.'
             )
-        if _is_number(dt):
+        if _checks.is_real(dt):
             _checks.real("dt", dt, above=0.0, owner=owner)
-        if _is_number(eps):
+        if _checks.is_real(eps):
             _checks.real("eps", eps, minimum=0.0, owner=owner)
         self.grid = grid
         self.dt = as_real(dt)
@@ -176,15 +191,7 @@ class AllenCahn1D(AbstractStepper):
         return -self.gamma * jnp.fft.rfft(u**3, axis=-1)
 
     def _step(self, v: Array, coefficients) -> Array:
-        e, e2, q, f1, f2, f3 = coefficients
-        nv = self._nonlinear(v)
-        a = e2 * v + q * nv
-        na = self._nonlinear(a)
-        b = e2 * v + q * na
-        nb = self._nonlinear(b)
-        c = e2 * a + q * (2 * nb - nv)
-        nc = self._nonlinear(c)
-        return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+        return etdrk4_step(v, coefficients, self._nonlinear)
 
     def __call__(self, u: Float[Array, " C N"]) -> Float[Array, " C N"]:
         """One ETDRK4 step of size `dt` from the field `u`, shape `(C, N)`."""
@@ -314,9 +321,3 @@ class AllenCahn1D(AbstractStepper):
         offset = (x - self.grid.lower[0]) % self.grid.lengths[0]
         waves = jnp.exp(1j * offset[:, None] * k[None, :])
         return jnp.real(coefficients @ waves.T).astype(u.dtype)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )

@@ -36,7 +36,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._allen_cahn import etdrk4_coefficients
+from ._allen_cahn import etdrk4_coefficients, etdrk4_step
 from ._base import AbstractStepper, as_real, frames
 from ._grid import Grid
 
@@ -115,9 +115,9 @@ class SourceDiffusionReaction1D(AbstractStepper):
     ):
         owner = "SourceDiffusionReaction1D"
         _check_grid(grid, owner)
-        if _is_number(dt):
+        if _checks.is_real(dt):
             _checks.real("dt", dt, above=0.0, owner=owner)
-        if _is_number(d):
+        if _checks.is_real(d):
             _checks.real("d", d, minimum=0.0, owner=owner)
         source = as_real(source)
         grid.check_field(source, f"{owner} (source)")
@@ -163,15 +163,7 @@ class SourceDiffusionReaction1D(AbstractStepper):
         return self.k * dst1(v**2) + forcing
 
     def _step(self, w: Array, forcing: Array, coefficients) -> Array:
-        e, e2, q, f1, f2, f3 = coefficients
-        nw = self._nonlinear(w, forcing)
-        a = e2 * w + q * nw
-        na = self._nonlinear(a, forcing)
-        b = e2 * w + q * na
-        nb = self._nonlinear(b, forcing)
-        c = e2 * a + q * (2 * nb - nw)
-        nc = self._nonlinear(c, forcing)
-        return e * w + f1 * nw + 2 * f2 * (na + nb) + f3 * nc
+        return etdrk4_step(w, coefficients, lambda z: self._nonlinear(z, forcing))
 
     def _check_channels(self, u: Array) -> None:
         if self.source.shape[0] not in (1, u.shape[0]):
@@ -222,9 +214,3 @@ class SourceDiffusionReaction1D(AbstractStepper):
             forward=lambda u: dst1(u[..., 1:]),
             backward=self._with_boundary,
         )
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )

@@ -35,7 +35,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._allen_cahn import etdrk4_coefficients
+from ._allen_cahn import etdrk4_coefficients, etdrk4_step
 from ._base import AbstractStepper, as_real, frames
 from ._grid import Grid
 
@@ -80,9 +80,9 @@ class SpectralBurgers1D(AbstractStepper):
     ):
         owner = "SpectralBurgers1D"
         _check_grid(grid, owner)
-        if _is_number(dt):
+        if _checks.is_real(dt):
             _checks.real("dt", dt, above=0.0, owner=owner)
-        if _is_number(nu):
+        if _checks.is_real(nu):
             _checks.real("nu", nu, minimum=0.0, owner=owner)
         self.grid = grid
         self.dt = as_real(dt)
@@ -141,15 +141,7 @@ class SpectralBurgers1D(AbstractStepper):
         return -0.5j * k
 
     def _step(self, v: Array, coefficients, derivative: Array) -> Array:
-        e, e2, q, f1, f2, f3 = coefficients
-        nv = self._nonlinear(v, derivative)
-        a = e2 * v + q * nv
-        na = self._nonlinear(a, derivative)
-        b = e2 * v + q * na
-        nb = self._nonlinear(b, derivative)
-        c = e2 * a + q * (2 * nb - nv)
-        nc = self._nonlinear(c, derivative)
-        return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+        return etdrk4_step(v, coefficients, lambda w: self._nonlinear(w, derivative))
 
     def __call__(self, u: Float[Array, "C N"]) -> Float[Array, "C N"]:
         """One ETDRK4 step of size `dt` from the field `u`, shape `(C, N)`."""
@@ -205,9 +197,3 @@ def _check_grid(grid, owner: str) -> None:
             f"{owner} needs a 1-D periodic Grid of nodes, an even number >= 4 of "
             f'them, e.g. Grid(1000, 0.0, 1.0, points="nodes"); got {grid!r}.'
         )
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
