@@ -130,21 +130,28 @@ def function_batches(
 ) -> Callable:
     """`batch_of(rng)`: `size` random functions (with `n_points` random points of
     the grid each step, or all), as `(inputs, points, outputs, mask)`; `outputs`
-    is `(N, P, K)`, `mask` `(N, P, 1)` or None."""
+    is `(N, P, K)`, `mask` `(N, P, 1)` or None. The data go to the device once;
+    a step gathers its batch there (only the indices cross)."""
     n, p = outputs.shape[:2]
     size = min(size, n)
     if n_points is not None and n_points >= p:
         n_points = None  # every point of a small grid
+    data = jax.tree.map(jnp.asarray, (inputs, outputs, points, mask))
+
+    @jax.jit
+    def gather(data, idx, pick):
+        inputs, outputs, points, mask = data
+        u = jax.tree.map(lambda a: a[idx], inputs)
+        m = None if mask is None else mask[idx][:, pick]
+        return u, points[pick], outputs[idx][:, pick], m
 
     def batch_of(rng):
         idx = rng.choice(n, size, replace=False)
         pick = (
-            slice(None)
+            np.arange(p)
             if n_points is None
             else np.sort(rng.choice(p, n_points, replace=False))
         )
-        u = jax.tree.map(lambda a: jnp.asarray(a[idx]), inputs)
-        m = None if mask is None else jnp.asarray(mask[idx][:, pick])
-        return u, jnp.asarray(points[pick]), jnp.asarray(outputs[idx][:, pick]), m
+        return gather(data, idx, pick)
 
     return batch_of
