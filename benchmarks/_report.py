@@ -48,6 +48,12 @@ class Group:
     def latest(self) -> dict[str, Any]:
         return self.runs[-1]
 
+    def holding(self, keep: Callable[[dict[str, Any]], bool]) -> "Group | None":
+        """The runs for which `keep(run)` holds (a folder whose runs each cover
+        part of a benchmark's tasks), or None when no run does."""
+        runs = tuple(r for r in self.runs if keep(r))
+        return dataclasses.replace(self, runs=runs) if runs else None
+
     def source(self) -> str:
         """Where the latest run's numbers come from, for a table's caption."""
         run = self.latest

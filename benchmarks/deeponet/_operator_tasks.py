@@ -163,6 +163,10 @@ def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> l
     test_u, test_s = data["inputs"][n_train:], data["outputs"][n_train:]
     points = jnp.asarray(data["points"], jnp.float32)
     rows = []
+    # functions and collocation points a physics-informed step sees
+    physics = list(
+        cfg.get("physics_batch", {}).get(task, (cfg["batch"], cfg["n_collocation"]))
+    )
     for variant, training in runs:
         errors, timing = [], []
         for seed in seeds:
@@ -194,9 +198,7 @@ def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> l
                 )
             else:
                 loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
-                batches = _physics_batches(
-                    task, data, cfg["batch"], cfg["n_collocation"]
-                )
+                batches = _physics_batches(task, data, *physics)
                 model, t = train(
                     model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed
                 )
@@ -214,6 +216,7 @@ def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> l
                     "width": cfg["width"],
                     "depth": cfg["depth"],
                     "latent": cfg["latent"],
+                    **({"physics_batch": physics} if training == "physics" else {}),
                 },
                 "split": "test",
                 "model": variant,

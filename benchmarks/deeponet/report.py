@@ -170,12 +170,15 @@ def tables(spread: bool = False) -> dict[str, str]:
         "peer": _peer(load_group("deeponet", PEER_FOLDER, spread=spread)),
     }
     if (ROOT / "deeponet" / "results" / CPU_FOLDER).is_dir():
+        # cpu-scale runs cover part of the tasks each: a table from the latest run
+        # that holds its tasks
         c = load_group("deeponet", CPU_FOLDER, spread=spread)
-        tasks = {r["task"] for r in c.latest["rows"]}
-        if tasks & set(LABELS):
-            out["operators-cpu"] = _operators(c)
-        if "fisher" in tasks:
-            out["fisher-cpu"] = _fisher(c)
-        if "darcy" in tasks:
-            out["darcy-cpu"] = _darcy(c)
+        for name, make, tasks in (
+            ("operators-cpu", _operators, set(LABELS)),
+            ("fisher-cpu", _fisher, {"fisher"}),
+            ("darcy-cpu", _darcy, {"darcy"}),
+        ):
+            runs = c.holding(lambda run, t=tasks: t & {r["task"] for r in run["rows"]})
+            if runs is not None:
+                out[name] = make(runs)
     return out
