@@ -55,10 +55,17 @@ PEER = "DeepXDE 1.15 (PyTorch)"
 RUNS = {
     "antiderivative": ("DeepONet", "POD-DeepONet"),
     "antiderivative_hf": ("DeepONet",),
+    "antiderivative_product": ("MIONet",),
     "diffusion_reaction": ("DeepONet", "POD-DeepONet"),
     "burgers": ("DeepONet", "POD-DeepONet"),
 }
 DECAY = 0.9
+# physics-informed rows (DeepXDE's PDEOperatorCartesianProd, through dde.Model)
+PI_RUNS = ("antiderivative",)
+# ours again, with DeepXDE's initialisation (sciml.nn.initialise): an accuracy row
+# that separates the initialisation from the rest
+GLOROT = "sciml (Glorot normal)"
+SIDES = ("sciml", "DeepXDE", GLOROT)
 
 
 def load_average() -> list[float]:
@@ -89,30 +96,36 @@ def draws(cfg: dict, n_train: int, n_grid: int, all_points: bool, seed: int):
 # -- ours --------------------------------------------------------------------------
 
 
-def train_ours(variant, data, cfg, seed, schedule):
+def train_ours(variant, data, cfg, seed, schedule, init=None):
+    from sciml.nn import initialise
+
     from ._operator_tasks import _model
     from ._train import adam, mse_loss, predict, relative_l2, train
 
     n = cfg["n_train"]
-    u, s, points = data["inputs"][:n], data["outputs"][:n], data["points"]
+    u = jax.tree.map(lambda a: a[:n], data["inputs"])
+    s, points = data["outputs"][:n], data["points"]
     it = iter(schedule)
 
     def batch_of(rng):
         idx, pick = next(it)
         pick = slice(None) if pick is None else pick
         return (
-            jnp.asarray(u[idx]),
+            jax.tree.map(lambda a: jnp.asarray(a[idx]), u),
             jnp.asarray(points[pick]),
             jnp.asarray(s[idx][:, pick]),
             None,
         )
 
     model = _model(variant, data, cfg, jax.random.key(seed))
+    if init is not None:  # DeepXDE's scheme on our network (sciml.nn.initialise)
+        model = initialise(model, init, key=jax.random.key(seed + 1000))
     opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
     model, t = train(
         model, mse_loss(), batch_of, steps=cfg["steps"], optimizer=opt, seed=seed
     )
-    pred = predict(model, jnp.asarray(data["inputs"][n:]), jnp.asarray(points))
+    test_u = jax.tree.map(lambda a: jnp.asarray(a[n:]), data["inputs"])
+    pred = predict(model, test_u, jnp.asarray(points))
     return model, relative_l2(pred, data["outputs"][n:]), t
 
 
@@ -124,12 +137,21 @@ def peer_net(dde, torch, variant, data, cfg, seed, our_model):
     from sciml.operators import pod_basis
 
     torch.manual_seed(seed)
-    m, d = data["inputs"].shape[1], data["points"].shape[1]
+    m, d = jax.tree.leaves(data["inputs"])[0].shape[1], data["points"].shape[1]
     w, depth, p = cfg["width"], cfg["depth"], cfg["latent"]
     hidden = [w] * depth
     if variant == "DeepONet":
         return dde.nn.DeepONetCartesianProd(
             [m, *hidden, p], [d, *hidden, p], "tanh", "Glorot normal"
+        )
+    if variant == "MIONet":  # tanh on the trunk's last layer, as ours
+        return dde.nn.MIONetCartesianProd(
+            [m, *hidden, p],
+            [m, *hidden, p],
+            [d, *hidden, p],
+            "tanh",
+            "Glorot normal",
+            trunk_last_activation=True,
         )
     train_s = data["outputs"][: cfg["n_train"], :, 0]
     modes = min(cfg["pod_modes"], train_s.shape[0])
@@ -148,7 +170,8 @@ def peer_net(dde, torch, variant, data, cfg, seed, our_model):
 
 def train_peer(torch, net, data, cfg, schedule):
     n = cfg["n_train"]
-    u = torch.as_tensor(data["inputs"][:n], dtype=torch.float32)
+    inputs = data["inputs"] if isinstance(data["inputs"], tuple) else (data["inputs"],)
+    u = [torch.as_tensor(a[:n], dtype=torch.float32) for a in inputs]
     s = torch.as_tensor(data["outputs"][:n, :, 0], dtype=torch.float32)
     y = torch.as_tensor(data["points"], dtype=torch.float32)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
@@ -167,7 +190,7 @@ def train_peer(torch, net, data, cfg, schedule):
             pick = torch.as_tensor(pick)
             target, points = target[:, pick], y[pick]
         opt.zero_grad(set_to_none=True)
-        loss = torch.mean((net((u[idx], points)) - target) ** 2)
+        loss = torch.mean((net((*(a[idx] for a in u), points)) - target) ** 2)
         loss.backward()
         opt.step()
         sched.step()
@@ -176,8 +199,8 @@ def train_peer(torch, net, data, cfg, schedule):
     if not np.isfinite(loss.item()):
         raise FloatingPointError("DeepXDE training hit a non-finite loss")
     with torch.no_grad():
-        test_u = torch.as_tensor(data["inputs"][n:], dtype=torch.float32)
-        pred = net((test_u, y)).numpy()[..., None]
+        test_u = [torch.as_tensor(a[n:], dtype=torch.float32) for a in inputs]
+        pred = net((*test_u, y)).numpy()[..., None]
     from ._train import relative_l2
 
     return relative_l2(pred, data["outputs"][n:]), {
@@ -204,6 +227,163 @@ def probe_threads(torch, make_net, data, cfg, schedule, steps=20) -> dict:
     return {"chosen": best, "probe_s_per_step": seen}
 
 
+# -- physics-informed: DeepXDE's PDEOperatorCartesianProd through dde.Model --------
+
+
+def train_ours_pi(task, data, cfg, seed):
+    from sciml.pinns import OperatorPINNLoss
+
+    from ._operator_tasks import _model, _physics_batches, _problem_of
+    from ._train import adam, predict, relative_l2, train
+
+    n = cfg["n_train"]
+    model = _model("DeepONet", data, cfg, jax.random.key(seed))
+    opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
+    loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
+    batches = _physics_batches(task, data, cfg["batch"], cfg["n_collocation"])
+    model, t = train(model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed)
+    pred = predict(model, jnp.asarray(data["inputs"][n:]), jnp.asarray(data["points"]))
+    return relative_l2(pred, data["outputs"][n:]), t
+
+
+def train_peer_pi(dde, torch, data, cfg, seed, steps=None):
+    """The antiderivative's PI-DeepONet as DeepXDE's example builds it (a
+    `TimeDomain`, `dde.data.PDE` with the residual $ds/dx - u$ and the condition
+    $s(0) = 0$, `PDEOperatorCartesianProd`, `dde.Model`), on our training functions
+    (a `FunctionSpace` that looks them up) with the residual at the same sensors."""
+    n, steps = cfg["n_train"], steps or cfg["steps"]
+    u_train, x = data["inputs"][:n], data["sensors"]
+
+    class Table(dde.data.function_spaces.FunctionSpace):
+        def random(self, size):  # the training functions, in order
+            return np.arange(size)[:, None]
+
+        def eval_one(self, feature, y):
+            return np.interp(y, x, u_train[int(feature[0])])
+
+        def eval_batch(self, features, ys):
+            rows = [np.interp(ys[:, 0], x, u_train[int(f[0])]) for f in features]
+            return np.asarray(rows, dtype=np.float32)
+
+    geom = dde.geometry.TimeDomain(0.0, 1.0)
+    ic = dde.icbc.IC(geom, lambda _: 0.0, lambda _, on_initial: on_initial)
+    pde = dde.data.PDE(
+        geom,
+        lambda y, s, u: dde.grad.jacobian(s, y) - u,
+        ic,
+        num_domain=0,
+        num_boundary=0,
+        anchors=x[:, None],
+    )
+    problem = dde.data.PDEOperatorCartesianProd(
+        pde, Table(), x[:, None], n, batch_size=min(cfg["batch"], n)
+    )
+    torch.manual_seed(seed)
+    m, w, depth, p = len(x), cfg["width"], cfg["depth"], cfg["latent"]
+    net = dde.nn.DeepONetCartesianProd(
+        [m, *[w] * depth, p], [1, *[w] * depth, p], "tanh", "Glorot normal"
+    )
+    model = dde.Model(problem, net)
+    every = max(cfg["steps"] // 10, 1)
+    model.compile("adam", lr=cfg["lr"], decay=("step", every, DECAY))
+    model.train(iterations=1, display_every=10**9, verbose=0)  # set-up, untimed
+    t0 = time.perf_counter()
+    model.train(iterations=steps - 1, display_every=10**9, verbose=0)
+    train_s = time.perf_counter() - t0
+    net.eval()
+    with torch.no_grad():
+        test_u = torch.as_tensor(data["inputs"][n:], dtype=torch.float32)
+        y = torch.as_tensor(x[:, None], dtype=torch.float32)
+        pred = net((test_u, y)).numpy()[..., None]
+    from ._train import relative_l2
+
+    return relative_l2(pred, data["outputs"][n:]), {
+        "train_s": train_s,
+        "s_per_step": train_s / max(steps - 1, 1),
+    }
+
+
+def run_pi_task(task, cfg, tmp):
+    """PI-DeepONet (residual only) against DeepXDE's: Model.train-level on their
+    side (its loss loops over the functions of a batch in Python)."""
+    import deepxde as dde
+    import torch
+
+    from ._operator_tasks import load
+
+    data = load(task, cfg, tmp)
+    data["n_train"] = n = cfg["n_train"]
+    seen = {}
+    for threads in sorted({1, cores()}):
+        torch.set_num_threads(threads)
+        seen[threads] = train_peer_pi(dde, torch, data, cfg, 0, steps=20)[1][
+            "s_per_step"
+        ]
+    chosen = min(seen, key=seen.get)
+    torch.set_num_threads(chosen)
+    err = {"sciml": [], "DeepXDE": []}
+    tim = {"sciml": [], "DeepXDE": []}
+    for k, seed in enumerate(cfg["seeds"]):
+        sides = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
+        for side in sides:
+            if side == "sciml":
+                e, t = train_ours_pi(task, data, cfg, seed)
+            else:
+                e, t = train_peer_pi(dde, torch, data, cfg, seed)
+            err[side].append(e)
+            tim[side].append(t)
+            print(
+                f"  {task:18s} PI-DeepONet  {side:7s} seed {seed}: {e:.3e} "
+                f"{t['s_per_step'] * 1e3:.2f} ms/step (load {load_average()[0]})",
+                flush=True,
+            )
+    step = {k: statistics.median(x["s_per_step"] for x in v) for k, v in tim.items()}
+    rows = [
+        {
+            "task": task,
+            "param": {
+                "n_train": n,
+                "n_test": len(data["outputs"]) - n,
+                "steps": cfg["steps"],
+                "batch": cfg["batch"],
+                "width": cfg["width"],
+                "depth": cfg["depth"],
+                "latent": cfg["latent"],
+                "lr": cfg["lr"],
+                "residual_points": "the sensors",
+            },
+            "split": "test",
+            "model": "DeepONet",
+            "variant": side,
+            "training": "physics",
+            "metric": "mean relative L2",
+            "value": float(np.mean(err[side])),
+            "std": float(np.std(err[side])),
+            "seeds": len(cfg["seeds"]),
+            "per_seed": err[side],
+            "paper": None,
+            "s_per_step": step[side],
+            "per_seed_timing": tim[side],
+            "torch_threads": {"chosen": chosen, "probe_s_per_step": seen}
+            if side == "DeepXDE"
+            else None,
+        }
+        for side in ("sciml", "DeepXDE")
+    ]
+    timings = [
+        {
+            "what": f"{task}, DeepONet (physics): training step",
+            "ours_s": step["sciml"],
+            "peer": PEER + ", dde.Model.train",
+            "peer_s": step["DeepXDE"],
+            "ratio": step["DeepXDE"] / step["sciml"],
+            "torch_threads": chosen,
+            "load_average": load_average(),
+        }
+    ]
+    return rows, timings
+
+
 # -- the run -----------------------------------------------------------------------
 
 
@@ -215,7 +395,7 @@ def run_task(task, cfg, tmp):
 
     data = load(task, cfg, tmp)
     data["n_train"] = n = cfg["n_train"]
-    n_test, n_grid = len(data["inputs"]) - n, data["points"].shape[0]
+    n_test, n_grid = len(data["outputs"]) - n, data["points"].shape[0]
     rows, timings = [], []
     for variant in RUNS[task]:
         seeds = cfg["seeds"]
@@ -230,14 +410,18 @@ def run_task(task, cfg, tmp):
             cfg,
             sched0,
         )
-        err = {"sciml": [], "DeepXDE": []}
-        tim = {"sciml": [], "DeepXDE": []}
+        err = {side: [] for side in SIDES}
+        tim = {side: [] for side in SIDES}
         for k, seed in enumerate(seeds):
             schedule = draws(cfg, n, n_grid, variant == "POD-DeepONet", seed)
             sides = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
-            for side in sides:
+            for side in (*sides, GLOROT):
                 if side == "sciml":
                     _, e, t = train_ours(variant, data, cfg, seed, schedule)
+                elif side == GLOROT:
+                    _, e, t = train_ours(
+                        variant, data, cfg, seed, schedule, init="glorot_normal"
+                    )
                 else:
                     ours = _model(variant, data, cfg, jax.random.key(seed))
                     net = peer_net(dde, torch, variant, data, cfg, seed, ours)
@@ -251,8 +435,8 @@ def run_task(task, cfg, tmp):
                 )
         step = {
             k: statistics.median(x["s_per_step"] for x in v) for k, v in tim.items()
-        }
-        for side in ("sciml", "DeepXDE"):
+        }  # the GLOROT side's steps are the same network's: not compared
+        for side in SIDES:
             rows.append(
                 {
                     "task": task,
@@ -277,6 +461,7 @@ def run_task(task, cfg, tmp):
                     "split": "test",
                     "model": variant,
                     "variant": side,
+                    "training": "data",
                     "metric": "mean relative L2",
                     "value": float(np.mean(err[side])),
                     "std": float(np.std(err[side])),
@@ -327,6 +512,10 @@ def main(argv=None) -> pathlib.Path:
             r, t = run_task(task, cfg, pathlib.Path(tmp) / task)
             rows += r
             timings += t
+            if task in PI_RUNS:
+                r, t = run_pi_task(task, cfg, pathlib.Path(tmp) / f"{task}-pi")
+                rows += r
+                timings += t
             wall[task] = time.perf_counter() - t0
     path = write_results(
         "deeponet",

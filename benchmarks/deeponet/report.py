@@ -5,9 +5,11 @@ from benchmarks._report import ROOT, load_group, table
 FOLDER = "quick-cpu-intel-r-xeon-r-processor"
 CPU_FOLDER = "cpu-cpu-intel-r-xeon-r-processor"
 PEER_FOLDER = "peer-quick-cpu-intel-r-xeon-r-processor"
+GLOROT = "sciml (Glorot normal)"  # peer.py's side: ours with DeepXDE's init
 LABELS = {
     "antiderivative": "antiderivative, ℓ = 0.2",
     "antiderivative_hf": "antiderivative, ℓ = 0.01",
+    "antiderivative_product": "two inputs, ∫ u v",
     "diffusion_reaction": "diffusion-reaction",
     "burgers": "Burgers 1-D",
 }
@@ -18,10 +20,15 @@ def _err(row) -> str:
 
 
 def _operators(g) -> str:
+    # each problem from the latest run that holds it (a run may cover a few)
+    picked, runs = [], []
+    for task in LABELS:
+        run = g.holding(lambda run, t=task: any(r["task"] == t for r in run["rows"]))
+        if run is not None:
+            picked += [r for r in run.latest["rows"] if r["task"] == task]
+            runs.append(run)
     rows = []
-    for r in g.latest["rows"]:
-        if r["task"] not in LABELS:
-            continue
+    for r in picked:
         paper = "–" if r["paper"] is None else f"{r['paper']:.3g}"
         rows.append(
             [
@@ -33,8 +40,8 @@ def _operators(g) -> str:
                 f"{r['s_per_step'] * 1e3:.1f} ms",
             ]
         )
-    s = g.latest
-    first = next(r for r in s["rows"] if r["task"] in LABELS)["param"]
+    s = runs[0].latest
+    first = picked[0]["param"]
     caption = (
         f"Mean per-sample relative L2 error of the FINAL model on {first['n_test']} "
         f"held-out functions, mean ± std over {len(s['settings']['seeds'])} seeds; "
@@ -43,7 +50,7 @@ def _operators(g) -> str:
         f"(scale `{s['scale']}`, a reduction of the notebooks' training: the paper "
         f"column is their printed error at their own, larger setting). `data`: MSE on "
         f"the outputs; `physics`: the PDE residual only (`OperatorPINNLoss`). "
-        f"Source: {g.source()}."
+        f"Source: {'; '.join(dict.fromkeys(r.source() for r in runs))}."
     )
     header = [
         "problem",
@@ -106,39 +113,56 @@ def _peer(g) -> str:
     rows = []
     for t in s["timings"]:
         task, model = t["what"].split(": ")[0].split(", ")
-        ours = g.find(task=task, model=model, variant="sciml")
-        peer = g.find(task=task, model=model, variant="DeepXDE")
+        training = "physics" if model.endswith(" (physics)") else "data"
+        model = model.removesuffix(" (physics)")
+        # runs before the training field and the Glorot rows: data rows only
+        match = dict(task=task, model=model)
+        if any("training" in r for r in s["rows"]):
+            match["training"] = training
+        ours = g.find(variant="sciml", **match)
+        peer = g.find(variant="DeepXDE", **match)
+        glorot = [
+            r for r in s["rows"] if r.items() >= {**match, "variant": GLOROT}.items()
+        ]
         rows.append(
             [
                 LABELS[task],
-                model,
+                model if training == "data" else f"{model}, physics-informed",
                 _err(ours),
+                _err(glorot[0]) if glorot else "–",
                 _err(peer),
                 f"{t['ours_s'] * 1e3:.2f} ms",
-                f"{t['peer_s'] * 1e3:.2f} ms",
+                f"{t['peer_s'] * 1e3:.2f} ms"
+                + (" (`Model.train`)" if "Model.train" in t["peer"] else ""),
                 f"{t['ratio']:.2g}x",
             ]
         )
-    p, c = ours["param"], s["settings"]
+    p, c = s["rows"][0]["param"], s["settings"]
     threads = ", ".join(
         str(n) for n in sorted({t["torch_threads"] for t in s["timings"]})
     )
     caption = (
-        f"DeepONet (cartesian product) and POD-DeepONet against DeepXDE "
+        f"DeepONet (cartesian product), POD-DeepONet and MIONet against DeepXDE "
         f"{s['versions'].get('deepxde', '?')} (PyTorch "
-        f"{s['versions'].get('torch', '?')}, `DeepONetCartesianProd` and "
-        f"`PODDeepONet`), on the main benchmark's data at scale "
+        f"{s['versions'].get('torch', '?')}, `DeepONetCartesianProd`, "
+        f"`PODDeepONet`, `MIONetCartesianProd`; physics-informed: "
+        f"`PDEOperatorCartesianProd` through `dde.Model.train`, whose loss loops "
+        f"over a batch's functions in Python), on the main benchmark's data at scale "
         f"`{s['scale'].removeprefix('peer-')}`: mean per-sample relative L2 of the "
         f"FINAL model on {p['n_test']} held-out functions, mean ± std over seeds "
-        f"{tuple(c['seeds'])} (each side its own initialisation: ours as built, "
-        f"DeepXDE's Glorot normal); {p['n_train']} training functions, {p['steps']} "
+        f"{tuple(c['seeds'])} (each side its own initialisation: ours as built "
+        f"(equinox's), DeepXDE's Glorot normal; the Glorot column is ours again with "
+        f"DeepXDE's scheme, `sciml.nn.initialise`); {p['n_train']} training "
+        f"functions, {p['steps']} "
         f"Adam steps at {p['lr']:g} times {c['decay']:g} every "
         f"{max(p['steps'] // 10, 1)} steps (optax staircase; torch `StepLR`), "
         f"{p['batch']} functions a step (the same indices for both, and the same "
         f"{c['n_points']} random points a step where the grid has more; "
         f"POD-DeepONet every point, {c['pod_modes']} modes of the same "
         f"`pod_basis`), branch and trunk {p['depth']} hidden layers of "
-        f"{p['width']} tanh, latent {p['latent']}, float32. Time / step: each "
+        f"{p['width']} tanh, latent {p['latent']}, float32 (DeepXDE has no "
+        f"modified DeepONet and no Fourier-feature trunk in its PyTorch backend: "
+        f"those variants have no peer row). Time / step: each "
         f"training loop's time over its steps (first excluded, batch assembly "
         f"included), median over seeds, the two sides alternating seed by seed; "
         f"torch on the faster of 1 and all cores ({threads} here); ratio = DeepXDE / "
@@ -151,6 +175,7 @@ def _peer(g) -> str:
         "problem",
         "model",
         "rel. L2 (sciml, final)",
+        "rel. L2 (sciml, Glorot normal)",
         "rel. L2 (DeepXDE, final)",
         "time / step (sciml)",
         "time / step (DeepXDE)",

@@ -1,16 +1,19 @@
 """Shared neural-network building blocks: MLP, modified MLP, CNN encoder, Fourier
-features, spectral convolution, and `Constant` (a float array no optimizer moves)."""
+features, spectral convolution, `Constant` (a float array no optimizer moves), and
+named weight initialisations (`initialise`)."""
 
 from ._activations import ACTIVATIONS as ACTIVATIONS, get_activation as get_activation
 from ._cnn import CNN as CNN
 from ._constant import Constant as Constant
 from ._fourier import FourierFeatures as FourierFeatures
+from ._init import INITIALISATIONS as INITIALISATIONS, initialise as initialise
 from ._mlp import MLP as MLP
 from ._modified_mlp import ModifiedMLP as ModifiedMLP
 from ._spectral import SpectralConv as SpectralConv
 
 __all__ = [
     "ACTIVATIONS",
+    "INITIALISATIONS",
     "CNN",
     "MLP",
     "Constant",
@@ -18,4 +21,5 @@ __all__ = [
     "ModifiedMLP",
     "SpectralConv",
     "get_activation",
+    "initialise",
 ]

@@ -8,6 +8,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import boolean, integer
 from ._activations import get_activation
+from ._init import initialise
 
 
 class MLP(eqx.Module):
@@ -23,6 +24,10 @@ class MLP(eqx.Module):
     - `activation`: a name from `sciml.nn.ACTIVATIONS` or a callable.
     - `layer_norm`: apply LayerNorm before each hidden activation.
     - `final_activation`: applied to the output (default: none).
+    - `init`: a weight initialisation from `sciml.nn.INITIALISATIONS` (e.g.
+      `"glorot_normal"`, DeepXDE's; biases zero), or None for equinox's default
+      ($W, b \sim \mathcal U(\pm 1/\sqrt{n_\text{in}})$). See
+      `sciml.nn.initialise`.
     - `key`: PRNG key for the initialisation.
 
     Input `(in_size,)`, output `(out_size,)`; `jax.vmap` for batches.
@@ -37,6 +42,7 @@ class MLP(eqx.Module):
     activation: str | Callable = eqx.field(static=True)
     layer_norm: bool = eqx.field(static=True)
     final_activation: str | Callable | None = eqx.field(static=True)
+    init: str | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class MLP(eqx.Module):
         activation: str | Callable = "tanh",
         layer_norm: bool = False,
         final_activation: str | Callable | None = None,
+        init: str | None = None,
         *,
         key: PRNGKeyArray,
     ):
@@ -62,10 +69,14 @@ class MLP(eqx.Module):
         self.layer_norm = boolean("layer_norm", layer_norm, owner="MLP")
         sizes = [self.in_size] + [self.width] * self.depth + [self.out_size]
         keys = jax.random.split(key, self.depth + 1)
-        self.layers = tuple(
+        layers = tuple(
             eqx.nn.Linear(a, b, key=k)
             for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=True)
         )
+        if init is not None:
+            layers = initialise(layers, init, key=jax.random.fold_in(key, 1))
+        self.layers = layers
+        self.init = init
         self.norms = tuple(
             eqx.nn.LayerNorm(self.width) for _ in range(self.depth if layer_norm else 0)
         )
