@@ -57,7 +57,7 @@ class Group:
     def source(self) -> str:
         """Where the latest run's numbers come from, for a table's caption."""
         run = self.latest
-        rel = self.folder.relative_to(ROOT.parent)
+        rel = run.get("results_folder") or self.folder.relative_to(ROOT.parent)
         return (
             f"`{rel}/`, latest of {len(self.runs)} run{'s' * (len(self.runs) > 1)}: "
             f"{run['device']}, commit {run['commit'][:7]}, {run['date'][:10]}"
@@ -169,3 +169,22 @@ def marked_files() -> list[pathlib.Path]:
     """The Markdown files that hold generated tables: the README and the docs."""
     repo = ROOT.parent
     return [repo / "README.md", *sorted((repo / "docs").glob("**/*.md"))]
+
+
+def load_scale(benchmark: str, scale: str, device: str = "cpu", **kw) -> Group:
+    """The runs of one scale on every machine of a kind, oldest first: the folders
+    `benchmarks/<benchmark>/results/<scale>-<device>*/` together (the shared CPU
+    machines change between sessions; each run's `source()` names its folder)."""
+    base = ROOT / benchmark / "results"
+    folders = sorted(base.glob(f"{scale}-{device}*/"))
+    runs = []
+    for folder in folders:
+        for run in load_group(benchmark, folder.name).runs:
+            runs.append({**run, "results_folder": folder.relative_to(ROOT.parent)})
+    if not runs:
+        raise FileNotFoundError(
+            f"No results in {base}/{scale}-{device}*/. Fix: run `sciml bench "
+            f"{benchmark} --scale {scale}` and commit its results file."
+        )
+    runs.sort(key=lambda r: r["date"])
+    return Group(base, tuple(runs), **kw)

@@ -1,10 +1,7 @@
 """The DeepONet tables, from the committed results of `benchmarks/deeponet`."""
 
-from benchmarks._report import ROOT, load_group, table
+from benchmarks._report import load_scale, table
 
-FOLDER = "quick-cpu-intel-r-xeon-r-processor"
-CPU_FOLDER = "cpu-cpu-intel-r-xeon-r-processor"
-PEER_FOLDER = "peer-quick-cpu-intel-r-xeon-r-processor"
 GLOROT = "sciml (Glorot normal)"  # peer.py's side: ours with DeepXDE's init
 LABELS = {
     "antiderivative": "antiderivative, ℓ = 0.2",
@@ -42,6 +39,19 @@ def _operators(g) -> str:
         )
     s = runs[0].latest
     first = picked[0]["param"]
+    per_task = {
+        LABELS[r["task"]]: r["param"]["physics_batch"]
+        for r in picked
+        if "physics_batch" in r["param"]
+    }
+    # name the problems whose physics batch differs from the scale's usual one
+    values = [tuple(v) for v in per_task.values()]
+    usual = max(values, key=values.count, default=None)
+    batches = "".join(
+        f"; {task} physics-informed on {f} functions x {n} points a step"
+        for task, (f, n) in per_task.items()
+        if (f, n) != usual
+    )
     caption = (
         f"Mean per-sample relative L2 error of the FINAL model on {first['n_test']} "
         f"held-out functions, mean ± std over {len(s['settings']['seeds'])} seeds; "
@@ -49,7 +59,7 @@ def _operators(g) -> str:
         f"width {first['width']}, depth {first['depth']}, latent {first['latent']} "
         f"(scale `{s['scale']}`, a reduction of the notebooks' training: the paper "
         f"column is their printed error at their own, larger setting). `data`: MSE on "
-        f"the outputs; `physics`: the PDE residual only (`OperatorPINNLoss`). "
+        f"the outputs; `physics`: the PDE residual only (`OperatorPINNLoss`){batches}. "
         f"Source: {'; '.join(dict.fromkeys(r.source() for r in runs))}."
     )
     header = [
@@ -187,23 +197,22 @@ def _peer(g) -> str:
 def tables(spread: bool = False) -> dict[str, str]:
     """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`, `deeponet/peer`,
     and the same three at scale `cpu` (`-cpu`) once such a run is committed."""
-    g = load_group("deeponet", FOLDER, spread=spread)
+    g = load_scale("deeponet", "quick", spread=spread)
     out = {
         "operators": _operators(g),
         "fisher": _fisher(g),
         "darcy": _darcy(g),
-        "peer": _peer(load_group("deeponet", PEER_FOLDER, spread=spread)),
+        "peer": _peer(load_scale("deeponet", "peer-quick", spread=spread)),
     }
-    if (ROOT / "deeponet" / "results" / CPU_FOLDER).is_dir():
-        # cpu-scale runs cover part of the tasks each: a table from the latest run
-        # that holds its tasks
-        c = load_group("deeponet", CPU_FOLDER, spread=spread)
-        for name, make, tasks in (
-            ("operators-cpu", _operators, set(LABELS)),
-            ("fisher-cpu", _fisher, {"fisher"}),
-            ("darcy-cpu", _darcy, {"darcy"}),
-        ):
-            runs = c.holding(lambda run, t=tasks: t & {r["task"] for r in run["rows"]})
-            if runs is not None:
-                out[name] = make(runs)
+    # cpu-scale runs cover part of the tasks each: a table from the latest run
+    # that holds its tasks
+    c = load_scale("deeponet", "cpu", spread=spread)
+    for name, make, tasks in (
+        ("operators-cpu", _operators, set(LABELS)),
+        ("fisher-cpu", _fisher, {"fisher"}),
+        ("darcy-cpu", _darcy, {"darcy"}),
+    ):
+        runs = c.holding(lambda run, t=tasks: t & {r["task"] for r in run["rows"]})
+        if runs is not None:
+            out[name] = make(runs)
     return out
