@@ -1,6 +1,6 @@
 """The DeepONet tables, from the committed results of `benchmarks/deeponet`."""
 
-from benchmarks._report import load_scale, table
+from benchmarks._report import load_scale, ratio, table
 
 GLOROT = "sciml (Glorot normal)"  # peer.py's side: ours with DeepXDE's init
 LABELS = {
@@ -144,7 +144,7 @@ def _peer(g) -> str:
                 f"{t['ours_s'] * 1e3:.2f} ms",
                 f"{t['peer_s'] * 1e3:.2f} ms"
                 + (" (`Model.train`)" if "Model.train" in t["peer"] else ""),
-                f"{t['ratio']:.2g}x",
+                ratio(t["ratio"]),
             ]
         )
     p, c = s["rows"][0]["param"], s["settings"]
@@ -197,22 +197,17 @@ def _peer(g) -> str:
 def tables(spread: bool = False) -> dict[str, str]:
     """`deeponet/operators`, `deeponet/fisher`, `deeponet/darcy`, `deeponet/peer`,
     and the same three at scale `cpu` (`-cpu`) once such a run is committed."""
-    g = load_scale("deeponet", "quick", spread=spread)
-    out = {
-        "operators": _operators(g),
-        "fisher": _fisher(g),
-        "darcy": _darcy(g),
-        "peer": _peer(load_scale("deeponet", "peer-quick", spread=spread)),
-    }
-    # cpu-scale runs cover part of the tasks each: a table from the latest run
-    # that holds its tasks
-    c = load_scale("deeponet", "cpu", spread=spread)
-    for name, make, tasks in (
-        ("operators-cpu", _operators, set(LABELS)),
-        ("fisher-cpu", _fisher, {"fisher"}),
-        ("darcy-cpu", _darcy, {"darcy"}),
-    ):
-        runs = c.holding(lambda run, t=tasks: t & {r["task"] for r in run["rows"]})
-        if runs is not None:
-            out[name] = make(runs)
+    out = {"peer": _peer(load_scale("deeponet", "peer-quick", spread=spread))}
+    # a run may cover part of the tasks: each table from the latest run that holds
+    # its tasks (quick: `operators`, ...; cpu: `operators-cpu`, ...)
+    for scale, suffix in (("quick", ""), ("cpu", "-cpu")):
+        g = load_scale("deeponet", scale, spread=spread)
+        for name, make, tasks in (
+            ("operators", _operators, set(LABELS)),
+            ("fisher", _fisher, {"fisher"}),
+            ("darcy", _darcy, {"darcy"}),
+        ):
+            runs = g.holding(lambda run, t=tasks: t & {r["task"] for r in run["rows"]})
+            if runs is not None:
+                out[name + suffix] = make(runs)
     return out
