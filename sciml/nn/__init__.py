@@ -9,16 +9,22 @@ from ._fourier import FourierFeatures as FourierFeatures
 from ._init import INITIALISATIONS as INITIALISATIONS, initialise as initialise
 from ._mlp import MLP as MLP
 from ._modified_mlp import ModifiedMLP as ModifiedMLP
-from ._spectral import SpectralConv as SpectralConv
+from ._spectral import (
+    DFT_LIMIT as DFT_LIMIT,
+    TRANSFORMS as SPECTRAL_TRANSFORMS,
+    SpectralConv as SpectralConv,
+)
 
 __all__ = [
     "ACTIVATIONS",
+    "DFT_LIMIT",
     "INITIALISATIONS",
     "CNN",
     "MLP",
     "Constant",
     "FourierFeatures",
     "ModifiedMLP",
+    "SPECTRAL_TRANSFORMS",
     "SpectralConv",
     "get_activation",
     "initialise",

@@ -1,5 +1,6 @@
 """Activation functions known by name, so models can be saved and rebuilt."""
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -9,7 +10,10 @@ ACTIVATIONS: dict[str, Callable] = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
     "leaky_relu": jax.nn.leaky_relu,
-    "gelu": jax.nn.gelu,
+    # the exact form x Phi(x), as PyTorch's default and the reference FNO, PDEBench
+    # and neuraloperator use; "gelu_tanh" is the tanh approximation (jax's default)
+    "gelu": functools.partial(jax.nn.gelu, approximate=False),
+    "gelu_tanh": functools.partial(jax.nn.gelu, approximate=True),
     "silu": jax.nn.silu,
     "swish": jax.nn.silu,
     "elu": jax.nn.elu,

@@ -6,10 +6,14 @@ from collections.abc import Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import integer, integers
+from .._checks import choice, integer, integers
 from .._random import flat_draw
+
+TRANSFORMS = ("auto", "fft", "dft")
+"""The `transform=` choices of `SpectralConv` (and `sciml.operators.FNO`)."""
 
 
 class SpectralConv(eqx.Module):
@@ -30,6 +34,13 @@ class SpectralConv(eqx.Module):
     - `in_channels`, `out_channels`: channel counts.
     - `modes`: modes kept per spatial axis: an int for 1-D, or a sequence with one
       entry per axis (its length sets the number of spatial dimensions).
+    - `transform`: how the truncated transforms are computed: `"fft"` (real FFT,
+      the kept corner blocks mixed and scattered into a zero spectrum, inverse real
+      FFT), `"dft"` (the same maps as dense matrix products on the kept
+      frequencies only: $\sum_j x_j e^{-2\pi i k j / n}$ for the kept $k$, and
+      the inverse with the Hermitian weights of `irfft`; no zero spectrum), or
+      `"auto"` (default: `"dft"` while $2 m_i n_i \le$ `DFT_LIMIT` on every axis,
+      else `"fft"`). Both give the same function to rounding.
     - `key`: PRNG key; weights are $\frac{1}{C_{in}C_{out}}\,U[0,1)$ in their real
       and imaginary parts, as in the reference FNO.
 
@@ -41,6 +52,7 @@ class SpectralConv(eqx.Module):
     in_channels: int = eqx.field(static=True)
     out_channels: int = eqx.field(static=True)
     modes: tuple[int, ...] = eqx.field(static=True)
+    transform: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -48,9 +60,11 @@ class SpectralConv(eqx.Module):
         out_channels: int,
         modes: int | Sequence[int],
         *,
+        transform: str = "auto",
         key: PRNGKeyArray,
     ):
         owner = "SpectralConv"
+        self.transform = choice("transform", transform, TRANSFORMS, owner=owner)
         self.in_channels = integer("in_channels", in_channels, minimum=1, owner=owner)
         self.out_channels = integer(
             "out_channels", out_channels, minimum=1, owner=owner
@@ -82,7 +96,20 @@ class SpectralConv(eqx.Module):
                 f" {d} spatial axes), got {x.shape}. Grids are channel-first; use "
                 "jax.vmap for a batch."
             )
-        grid = x.shape[1:]
+        out = self.channels_last(jnp.moveaxis(x, 0, -1))
+        return jnp.moveaxis(out, -1, 0)
+
+    def channels_last(self, v: Float[Array, "*grid cin"]) -> Float[Array, "*grid cout"]:
+        """The same map on a channels-last field `(*grid, in_channels)`: the layout
+        `sciml.operators.FNO` keeps between its layers, where the pointwise maps
+        are plain matrix products and no transposes are needed."""
+        d = self.n_dims
+        if v.ndim != d + 1 or v.shape[-1] != self.in_channels:
+            raise ValueError(
+                f"SpectralConv.channels_last expected one unbatched field of shape "
+                f"({d} spatial axes, C={self.in_channels}), got {v.shape}."
+            )
+        grid = v.shape[:-1]
         for n, m, last in zip(
             grid, self.modes, [False] * (d - 1) + [True], strict=True
         ):
@@ -92,12 +119,116 @@ class SpectralConv(eqx.Module):
                     f"SpectralConv with modes={self.modes} needs at least 2*modes points "
                     f"per axis; got a grid of {grid}. Use a finer grid or fewer modes."
                 )
-        axes = tuple(range(1, d + 1))
-        x_ft = jnp.fft.rfftn(x, axes=axes)
+        if self._use_dft(grid):
+            return self._dft(v)
+        return self._fft(v)
+
+    def _fft(self, v: Array) -> Array:
+        d, grid = self.n_dims, v.shape[:-1]
+        axes = tuple(range(d))
+        v_ft = jnp.fft.rfftn(v, axes=axes)
         weights = self.weights_real + 1j * self.weights_imag
-        out_ft = jnp.zeros((self.out_channels, *x_ft.shape[1:]), dtype=x_ft.dtype)
+        out_ft = jnp.zeros((*v_ft.shape[:-1], self.out_channels), dtype=v_ft.dtype)
         for c, corner in enumerate(self._corners()):
-            idx = (slice(None), *corner)
-            block = jnp.einsum("i...,io...->o...", x_ft[idx], weights[c])
-            out_ft = out_ft.at[idx].set(block)
-        return jnp.fft.irfftn(out_ft, s=grid, axes=axes).astype(x.dtype)
+            block = jnp.einsum("...i,io...->...o", v_ft[corner], weights[c])
+            out_ft = out_ft.at[corner].set(block)
+        return jnp.fft.irfftn(out_ft, s=grid, axes=axes).astype(v.dtype)
+
+    # -- the truncated transforms as dense matrix products --------------------------
+
+    def _use_dft(self, grid: tuple[int, ...]) -> bool:
+        if self.transform != "auto":
+            return self.transform == "dft"
+        # measured (benchmarks/operators): with few modes kept the truncated
+        # transforms as matrix products beat FFT + scatter + inverse FFT on XLA:CPU
+        return all(
+            2 * m * n <= DFT_LIMIT for m, n in zip(self.modes, grid, strict=True)
+        )
+
+    def _merged_weights(self) -> tuple[Array, Array]:
+        """The corner blocks as one `(2 m_1, ..., 2 m_{d-1}, m_d, cin, cout)`
+        spectrum per part, each axis's kept frequencies ordered low then high."""
+        d = self.n_dims
+        shape = (*(2,) * (d - 1), self.in_channels, self.out_channels, *self.modes)
+
+        def merge(w):
+            w = w.reshape(shape)
+            # (2,)*(d-1), i, o, m_1..m_d -> (2, m_1), ..., (2, m_{d-1}), m_d, i, o
+            order = []
+            for a in range(d - 1):
+                order += [a, d + 1 + a]
+            order += [2 * d, d - 1, d]
+            merged = [2 * m for m in self.modes[:-1]] + [self.modes[-1]]
+            return jnp.transpose(w, order).reshape(
+                *merged, self.in_channels, self.out_channels
+            )
+
+        return merge(self.weights_real), merge(self.weights_imag)
+
+    def _dft(self, v: Array) -> Array:
+        d, grid = self.n_dims, v.shape[:-1]
+        dtype = v.dtype
+        # forward, last axis first: real -> (re, im) on its m_d lowest frequencies
+        cos, sin = _forward_matrices(grid[-1], self.modes[-1], False, dtype)
+        re, im = _along(cos, v, d - 1), -_along(sin, v, d - 1)
+        # then every other axis: complex -> complex on its 2 m_i kept frequencies
+        for a in range(d - 1):
+            cos, sin = _forward_matrices(grid[a], self.modes[a], True, dtype)
+            re, im = _complex_along(re, im, cos, -sin, a)
+        # the per-frequency channel mixing, out_k = sum_i x_{k,i} R_{k,i,o}
+        wr, wi = self._merged_weights()
+        mix = lambda u, w: jnp.einsum("...i,...io->...o", u, w.astype(dtype))
+        re, im = mix(re, wr) - mix(im, wi), mix(re, wi) + mix(im, wr)
+        # inverse: the complex axes, then the last (Hermitian) axis to real
+        for a in range(d - 1):
+            cos, sin = _forward_matrices(grid[a], self.modes[a], True, dtype)
+            n = grid[a]
+            re, im = _complex_along(re, im, cos.T / n, sin.T / n, a)
+        cos, sin = _inverse_last(grid[-1], self.modes[-1], dtype)
+        return _along(cos.T, re, d - 1) - _along(sin.T, im, d - 1)
+
+
+DFT_LIMIT = 2**14
+"""`transform="auto"` uses the matrix form while $2 m_i n_i$ stays at most this on
+every axis (a 2-D grid of 256 x 256 with 32 modes; 1-D 1024 points with 8 modes);
+larger transforms go through the FFT."""
+
+
+def _kept(n: int, m: int, both: bool) -> np.ndarray:
+    """The kept frequencies of an axis of n points: the m lowest, and for a full
+    (complex) axis also the m lowest negative, as indices n - m .. n - 1."""
+    low = np.arange(m)
+    return np.concatenate([low, np.arange(n - m, n)]) if both else low
+
+
+def _forward_matrices(n: int, m: int, both: bool, dtype) -> tuple[Array, Array]:
+    r"""cos and sin of $2\pi k j / n$ for kept $k$ (rows) and all $j$ (columns): the
+    forward DFT on those frequencies is $\sum_j x_j (\cos - i \sin)$."""
+    k = _kept(n, m, both)[:, None]
+    phase = 2 * np.pi * ((k * np.arange(n)[None, :]) % n) / n
+    return jnp.asarray(np.cos(phase), dtype), jnp.asarray(np.sin(phase), dtype)
+
+
+def _inverse_last(n: int, m: int, dtype) -> tuple[Array, Array]:
+    r"""The inverse real DFT from the $m$ lowest frequencies of the last axis:
+    $x_j = rac1n \sum_k c_k (\Re X_k \cos - \Im X_k \sin)(2\pi k j / n)$, with
+    $c_0 = 1$, $c_{n/2} = 1$ (Nyquist, even $n$) and $c_k = 2$ otherwise (the
+    Hermitian partner). Rows $k$, columns $j$. The imaginary parts at $k = 0$ and
+    Nyquist drop out, as in `irfft`."""
+    k = np.arange(m)
+    c = np.where((k == 0) | (2 * k == n), 1.0, 2.0)[:, None] / n
+    phase = 2 * np.pi * ((k[:, None] * np.arange(n)[None, :]) % n) / n
+    return jnp.asarray(c * np.cos(phase), dtype), jnp.asarray(c * np.sin(phase), dtype)
+
+
+def _along(matrix: Array, u: Array, axis: int) -> Array:
+    """`matrix` `(out, in)` applied along `axis` of `u`."""
+    return jnp.moveaxis(jnp.tensordot(matrix, u, axes=([1], [axis])), 0, axis)
+
+
+def _complex_along(re, im, cos, sin, axis):
+    r"""$(re + i\,im)$ times $(cos + i\,sin)$ along `axis` (matrix `(out, in)`)."""
+    return (
+        _along(cos, re, axis) - _along(sin, im, axis),
+        _along(sin, re, axis) + _along(cos, im, axis),
+    )

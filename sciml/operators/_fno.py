@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import boolean, integer, integers
-from ..nn import SpectralConv, get_activation
+from .._checks import boolean, choice, integer, integers
+from ..nn import SPECTRAL_TRANSFORMS, SpectralConv, get_activation
 
 
 def grid_coordinates(
@@ -33,6 +33,16 @@ def grid_coordinates(
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
 
 
+def pointwise(conv: eqx.nn.Conv, v: Float[Array, "*grid cin"]) -> Array:
+    """A kernel-size-1 convolution on a channels-last field `(*grid, cin)`, as the
+    matrix product it is: `v @ W.T + b`. XLA:CPU runs this as one matrix
+    multiply; the 1x1 convolution op on channel-first fields, and the transposes
+    around it, cost several times more in the backward pass."""
+    w = conv.weight.reshape(conv.weight.shape[:2])
+    out = jnp.tensordot(v, w, axes=([-1], [1]))
+    return out if conv.bias is None else out + conv.bias.reshape(-1)
+
+
 class FNO(eqx.Module):
     r"""Fourier neural operator on a periodic (or zero-padded) N-d grid.
 
@@ -54,6 +64,8 @@ class FNO(eqx.Module):
     - `padding`: zero-pad each spatial axis by this many points on the right before
       the Fourier layers, for non-periodic problems (0 for periodic).
     - `projection_width`: hidden width of the projection $Q$.
+    - `transform`: how each `SpectralConv` computes its truncated transforms
+      (`"auto"`, `"fft"` or `"dft"`; see `sciml.nn.SpectralConv`).
     - `key`: PRNG key.
 
     Input `(in_channels, *grid)`, output `(out_channels, *grid)`; `jax.vmap` for a
@@ -74,6 +86,7 @@ class FNO(eqx.Module):
     append_grid: bool = eqx.field(static=True)
     padding: int = eqx.field(static=True)
     projection_width: int = eqx.field(static=True)
+    transform: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -86,6 +99,7 @@ class FNO(eqx.Module):
         append_grid: bool = True,
         padding: int = 0,
         projection_width: int = 128,
+        transform: str = "auto",
         *,
         key: PRNGKeyArray,
     ):
@@ -101,6 +115,9 @@ class FNO(eqx.Module):
         )
         self.padding = integer("padding", padding, minimum=0, owner="FNO")
         self.append_grid = boolean("append_grid", append_grid, owner="FNO")
+        self.transform = choice(
+            "transform", transform, SPECTRAL_TRANSFORMS, owner="FNO"
+        )
         get_activation(activation)
         self.activation = activation
         d = len(self.modes)
@@ -108,19 +125,19 @@ class FNO(eqx.Module):
         lifted = self.in_channels + (d if self.append_grid else 0)
         k_lift, k_spec, k_skip, k_p1, k_p2 = jax.random.split(key, 5)
 
-        def pointwise(cin, cout, k):
+        def conv1x1(cin, cout, k):
             return eqx.nn.Conv(d, cin, cout, kernel_size=1, key=k)
 
-        self.lift = pointwise(lifted, width, k_lift)
+        self.lift = conv1x1(lifted, width, k_lift)
         self.spectral = tuple(
-            SpectralConv(width, width, self.modes, key=k)
+            SpectralConv(width, width, self.modes, transform=transform, key=k)
             for k in jax.random.split(k_spec, n_layers)
         )
         self.skips = tuple(
-            pointwise(width, width, k) for k in jax.random.split(k_skip, n_layers)
+            conv1x1(width, width, k) for k in jax.random.split(k_skip, n_layers)
         )
-        self.proj_hidden = pointwise(width, self.projection_width, k_p1)
-        self.proj_out = pointwise(self.projection_width, self.out_channels, k_p2)
+        self.proj_hidden = conv1x1(width, self.projection_width, k_p1)
+        self.proj_out = conv1x1(self.projection_width, self.out_channels, k_p2)
 
     def __call__(self, a: Float[Array, " cin *grid"]) -> Float[Array, " cout *grid"]:
         d = len(self.modes)
@@ -132,15 +149,20 @@ class FNO(eqx.Module):
             )
         act = get_activation(self.activation)
         grid = a.shape[1:]
+        # channels-last inside (one transpose in, one out): every pointwise map is
+        # then a plain matrix product over the last axis
+        v = jnp.moveaxis(a, 0, -1)
         if self.append_grid:
-            a = jnp.concatenate([a, grid_coordinates(grid, a.dtype)])
-        v = self.lift(a)
+            coords = jnp.moveaxis(grid_coordinates(grid, a.dtype), 0, -1)
+            v = jnp.concatenate([v, coords], axis=-1)
+        v = pointwise(self.lift, v)
         if self.padding:
-            v = jnp.pad(v, [(0, 0)] + [(0, self.padding)] * d)
+            v = jnp.pad(v, [(0, self.padding)] * d + [(0, 0)])
         for i, (spec, skip) in enumerate(zip(self.spectral, self.skips, strict=True)):
-            v = spec(v) + skip(v)
+            v = spec.channels_last(v) + pointwise(skip, v)
             if i < self.n_layers - 1:
                 v = act(v)
         if self.padding:
-            v = v[(slice(None),) + tuple(slice(0, n) for n in grid)]
-        return self.proj_out(act(self.proj_hidden(v)))
+            v = v[tuple(slice(0, n) for n in grid)]
+        out = pointwise(self.proj_out, act(pointwise(self.proj_hidden, v)))
+        return jnp.moveaxis(out, -1, 0)

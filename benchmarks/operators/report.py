@@ -1,0 +1,51 @@
+"""The operator speed table, from the committed results of `benchmarks/operators`."""
+
+from benchmarks._report import load_scale, ratio, table
+
+
+def _speed(g) -> str:
+    s = g.latest
+    rows = []
+    for t in s["timings"]:
+        rows.append(
+            [
+                t["label"] + ("" if t["what"].endswith("step") else ", rollout"),
+                t["peer"],
+                f"{t['ours_s'] * 1e3:.1f} ms",
+                f"{t['peer_s'] * 1e3:.1f} ms",
+                ratio(t["ratio"]),
+                f"{t['ours_first_s']:.1f} s / {t['peer_first_s']:.1f} s",
+                f"{t['ours_params']:,} / {t['peer_params']:,}",
+                str(t["load_average"]),
+            ]
+        )
+    caption = (
+        "Training step (forward, MSE, backward, Adam) and full autoregressive "
+        'rollout: `sciml.operators.FNO` (`transform="auto"`) against each other '
+        "side, median over interleaved rounds in one process; ratio = the other "
+        "side's time / ours (above 1: ours is faster). `sciml (fft)` is our FNO "
+        "with the FFT-and-scatter spectral layer. First step: compile (ours) or "
+        "first eager step (torch). Parameters: real numbers (a complex weight "
+        f"counts twice). Torch eager, {s['versions'].get('torch', '?')}; "
+        f"{s['cores']} cores. Source: {g.source()}."
+    )
+    header = [
+        "configuration",
+        "other side",
+        "sciml",
+        "other",
+        "ratio",
+        "first step (sciml / other)",
+        "parameters (sciml / other)",
+        "load average",
+    ]
+    return table(header, rows, caption)
+
+
+def tables(spread: bool = False) -> dict[str, str]:
+    """`operators/speed` once a run is committed."""
+    from benchmarks._report import ROOT
+
+    if not any((ROOT / "operators" / "results").glob("quick-*")):
+        return {}
+    return {"speed": _speed(load_scale("operators", "quick", spread=spread))}
