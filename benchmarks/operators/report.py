@@ -25,7 +25,10 @@ def _speed(g) -> str:
         "side, median over interleaved rounds in one process; ratio = the other "
         "side's time / ours (above 1: ours is faster). `sciml (fft)` is our FNO "
         "with the FFT-and-scatter spectral layer. First step: compile (ours) or "
-        "first eager step (torch). Parameters: real numbers (a complex weight "
+        "first eager step (torch); the first side built also pays the first "
+        "JAX compilations of the process. Ours and PDEBench pad the grid by 2 "
+        "points (PDEBench's default; 258 in 1-D), neuraloperator runs unpadded "
+        "(256): a little less work on its side. Parameters: real numbers (a complex weight "
         f"counts twice). Torch eager, {s['versions'].get('torch', '?')}; "
         f"{s['cores']} cores. Source: {g.source()}."
     )
