@@ -11,7 +11,7 @@ from ._mlp import MLP as MLP
 from ._modified_mlp import ModifiedMLP as ModifiedMLP
 from ._spectral import (
     DFT_LIMIT as DFT_LIMIT,
-    TRANSFORMS as SPECTRAL_TRANSFORMS,
+    SPECTRAL_TRANSFORMS as SPECTRAL_TRANSFORMS,
     SpectralConv as SpectralConv,
 )
 

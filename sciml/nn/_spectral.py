@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._checks import choice, integer, integers
 from .._random import flat_draw
 
-TRANSFORMS = ("auto", "fft", "dft")
+SPECTRAL_TRANSFORMS = ("auto", "fft", "dft")
 """The `transform=` choices of `SpectralConv` (and `sciml.operators.FNO`)."""
 
 
@@ -64,7 +64,9 @@ class SpectralConv(eqx.Module):
         key: PRNGKeyArray,
     ):
         owner = "SpectralConv"
-        self.transform = choice("transform", transform, TRANSFORMS, owner=owner)
+        self.transform = choice(
+            "transform", transform, SPECTRAL_TRANSFORMS, owner=owner
+        )
         self.in_channels = integer("in_channels", in_channels, minimum=1, owner=owner)
         self.out_channels = integer(
             "out_channels", out_channels, minimum=1, owner=owner

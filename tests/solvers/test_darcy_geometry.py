@@ -175,10 +175,18 @@ def test_all_ones_mask_equals_the_unmasked_solver(dtype):
         plain = _solve(solvers.Darcy(grid), a)
         for mask in (np.ones((n, n), bool), np.ones((n, n)), jnp.ones((n, n), int)):
             masked = _solve(solvers.Darcy(grid, mask=mask), a)
-            # bitwise under jit (measured); eager calls differ from jitted ones in
-            # the last bits, masked or not
-            np.testing.assert_array_equal(masked.u, plain.u)
-            np.testing.assert_array_equal(masked.residual, plain.residual)
+            # the same solve to rounding: bitwise under jit on the Intel Xeon where
+            # this was written, 3e-11 relative (float64) on an AMD EPYC, whose
+            # XLA:CPU code rounds the fused M A M + (I - M) products differently
+            # and CG carries that through its iterations; both far below the
+            # solver's tolerance
+            rtol = 1e-9 if dtype == "float64" else 2e-5
+            scale = float(jnp.abs(plain.u).max())
+            np.testing.assert_allclose(masked.u, plain.u, rtol=0, atol=rtol * scale)
+            # and it converges as far: CG stops at its tolerance, where the last
+            # residuals of the two differ by tens of per cent (6e-11 against
+            # 9e-11 in float64 on the EPYC)
+            assert float(masked.residual) <= 2 * float(plain.residual)
 
 
 @pytest.mark.parametrize("name", solvers.GEOMETRIES)
