@@ -141,8 +141,10 @@ class SpectralConv(eqx.Module):
     def _use_dft(self, grid: tuple[int, ...]) -> bool:
         if self.transform != "auto":
             return self.transform == "dft"
-        # measured (benchmarks/operators): with few modes kept the truncated
-        # transforms as matrix products beat FFT + scatter + inverse FFT on XLA:CPU
+        # measured (benchmarks/operators, a 2-core CPU): with few modes kept the
+        # matrix form trains 1.1x to 1.55x faster than FFT + scatter + inverse FFT
+        # (1-D 256 points / 16 modes, 2-D 64x64 / 12x12, a 20-step rollout); not yet
+        # measured on a GPU
         return all(
             2 * m * n <= DFT_LIMIT for m, n in zip(self.modes, grid, strict=True)
         )
