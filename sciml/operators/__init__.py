@@ -18,7 +18,11 @@ from ._deeponet import (
     DeepONet as DeepONet,
     contract as contract,
 )
-from ._fno import FNO as FNO, grid_coordinates as grid_coordinates
+from ._fno import (
+    FNO as FNO,
+    PDEBENCH_PRESETS as PDEBENCH_PRESETS,
+    grid_coordinates as grid_coordinates,
+)
 from ._mionet import MIONet as MIONet
 from ._modified_deeponet import ModifiedDeepONet as ModifiedDeepONet
 from ._multitask import (
@@ -34,6 +38,7 @@ from ._rollout import rollout as rollout
 
 __all__ = [
     "FNO",
+    "PDEBENCH_PRESETS",
     "STRATEGIES",
     "AbstractDeepONet",
     "DeepONet",

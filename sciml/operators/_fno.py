@@ -43,6 +43,23 @@ def pointwise(conv: eqx.nn.Conv, v: Float[Array, "*grid cin"]) -> Array:
     return out if conv.bias is None else out + conv.bias.reshape(-1)
 
 
+PDEBENCH_PRESETS: dict[str, dict] = {
+    "advection": dict(dims=1, channels=1, initial_step=10, modes=12, width=20),
+    "burgers": dict(dims=1, channels=1, initial_step=10, modes=12, width=20),
+    "reaction_diffusion": dict(dims=1, channels=1, initial_step=5, modes=12, width=20),
+    "diffusion_sorption": dict(dims=1, channels=1, initial_step=10, modes=16, width=64),
+    "cfd_1d": dict(dims=1, channels=3, initial_step=10, modes=12, width=20),
+    "diffusion_reaction": dict(dims=2, channels=2, initial_step=10, modes=12, width=20),
+    "shallow_water": dict(dims=2, channels=1, initial_step=10, modes=12, width=20),
+    "cfd_2d": dict(dims=2, channels=4, initial_step=10, modes=12, width=20),
+}
+"""PDEBench's FNO settings per problem (its `config/args/config_*.yaml`: Adv, Bgs,
+ReacDiff, diff-sorp, 1DCFD, diff-react, rdb, 2DCFD): spatial dimensions, field
+channels, input frames (`initial_step`), modes per axis and width. Its FNO1d /
+FNO2d also pad each axis by 2 and project through 128 channels; see
+`FNO.pdebench`."""
+
+
 class FNO(eqx.Module):
     r"""Fourier neural operator on a periodic (or zero-padded) N-d grid.
 
@@ -138,6 +155,36 @@ class FNO(eqx.Module):
         )
         self.proj_hidden = conv1x1(width, self.projection_width, k_p1)
         self.proj_out = conv1x1(self.projection_width, self.out_channels, k_p2)
+
+    @classmethod
+    def pdebench(cls, problem: str, *, key: PRNGKeyArray) -> "FNO":
+        """PDEBench's FNO for one of its problems (`PDEBENCH_PRESETS`): input the
+        last `initial_step` frames of every channel stacked, `(initial_step *
+        channels, *grid)`; output the next frame `(channels, *grid)`; `modes` and
+        `width` from its configuration, padding 2, a 128-channel projection,
+        exact GELU, grid coordinates appended.
+
+        **Arguments:**
+
+        - `problem`: a key of `PDEBENCH_PRESETS`, e.g. `"advection"`.
+        - `key`: PRNG key.
+        """
+        preset = PDEBENCH_PRESETS.get(problem)
+        if preset is None:
+            raise ValueError(
+                f"FNO.pdebench: unknown problem {problem!r}; choose one of "
+                f"{sorted(PDEBENCH_PRESETS)}."
+            )
+        c, d = preset["channels"], preset["dims"]
+        return cls(
+            preset["initial_step"] * c,
+            c,
+            (preset["modes"],) * d,
+            width=preset["width"],
+            padding=2,
+            projection_width=128,
+            key=key,
+        )
 
     def __call__(self, a: Float[Array, " cin *grid"]) -> Float[Array, " cout *grid"]:
         d = len(self.modes)

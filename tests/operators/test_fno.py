@@ -138,3 +138,25 @@ def test_rollout_unrolled_is_the_same():
     )
     with pytest.raises(ValueError, match="unroll"):
         rollout(step, u0, 7, unroll=0)
+
+
+def test_pdebench_presets_match_its_configurations(getkey):
+    from sciml.operators import PDEBENCH_PRESETS
+
+    adv = FNO.pdebench("advection", key=getkey())
+    assert (adv.in_channels, adv.out_channels, adv.modes, adv.width) == (
+        10,
+        1,
+        (12,),
+        20,
+    )
+    assert adv.padding == 2 and adv.projection_width == 128
+    sorp = FNO.pdebench("diffusion_sorption", key=getkey())
+    assert (sorp.modes, sorp.width) == ((16,), 64)
+    cfd = FNO.pdebench("cfd_2d", key=getkey())
+    assert (cfd.in_channels, cfd.out_channels, cfd.modes) == (40, 4, (12, 12))
+    out = eqx.filter_eval_shape(cfd, jax.ShapeDtypeStruct((40, 32, 32), jnp.float32))
+    assert out.shape == (4, 32, 32)
+    assert len(PDEBENCH_PRESETS) == 8
+    with pytest.raises(ValueError, match="unknown problem 'navier'"):
+        FNO.pdebench("navier", key=getkey())
