@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciml import datasets
+from sciml.nn import initialise
 from sciml.operators import DeepONet, MIONet, ModifiedDeepONet, PODDeepONet
 from sciml.pinns import OperatorPINNLoss
 from sciml.pinns.problems import (
@@ -177,60 +178,74 @@ def _model(variant: str, data: dict, cfg: dict, key):
     raise ValueError(variant)
 
 
+DECAY = 0.9  # the learning rate times this every steps // 10 steps (staircase)
+
+
+def physics_batch(task: str, cfg: dict) -> list[int]:
+    """Functions and collocation points a physics-informed step of `task` sees."""
+    return list(
+        cfg.get("physics_batch", {}).get(task, (cfg["batch"], cfg["n_collocation"]))
+    )
+
+
+def train_one(
+    task: str,
+    variant: str,
+    training: str,
+    data: dict,
+    cfg: dict,
+    seed: int,
+    *,
+    batches: Any = None,
+    init: str | None = None,
+):
+    """One model of a row: built (re-initialised with `init`, a
+    `sciml.nn.initialise` scheme, when given), trained on data (MSE) or on the PDE
+    residual alone, on `batches(rng)` or the task's own; returns the model, its
+    mean relative L2 on the held-out functions and the training timing."""
+    n = cfg["n_train"]
+    model = _model(variant, data, cfg, jax.random.key(seed))
+    if init is not None:
+        model = initialise(model, init, key=jax.random.key(seed + 1000))
+    opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
+    if training == "data":
+        loss = mse_loss()
+        if batches is None:
+            n_points = None if variant == "POD-DeepONet" else cfg.get("n_points")
+            # the cross-mixed branch runs once per (function, point): fewer
+            # functions a step keep its cost near the others'
+            size = cfg["cross_batch"] if variant.endswith("(cross)") else cfg["batch"]
+            batches = function_batches(
+                jax.tree.map(lambda a: a[:n], data["inputs"]),
+                data["outputs"][:n],
+                data["points"],
+                size,
+                n_points,
+            )
+    else:
+        loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
+        if batches is None:
+            batches = _physics_batches(task, data, *physics_batch(task, cfg))
+    model, t = train(model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed)
+    test_u = jax.tree.map(lambda a: jnp.asarray(a[n:]), data["inputs"])
+    points = jnp.asarray(data["points"], jnp.float32)
+    error = relative_l2(predict(model, test_u, points), data["outputs"][n:])
+    return model, error, t
+
+
 def run_task(task: str, runs: list[tuple[str, str]], cfg: dict, seeds, tmp) -> list:
     """Every (variant, training) of one task, each over `seeds`: rows with the final
     test error (mean per-sample relative L2 on held-out functions)."""
     data = load(task, cfg, tmp)
-    data["n_train"] = cfg["n_train"]
-    n_train = cfg["n_train"]
-    test_u = jax.tree.map(lambda a: a[n_train:], data["inputs"])
+    data["n_train"] = n_train = cfg["n_train"]
     test_s = data["outputs"][n_train:]
-    points = jnp.asarray(data["points"], jnp.float32)
     rows = []
-    # functions and collocation points a physics-informed step sees
-    physics = list(
-        cfg.get("physics_batch", {}).get(task, (cfg["batch"], cfg["n_collocation"]))
-    )
+    physics = physics_batch(task, cfg)
     for variant, training in runs:
         errors, timing = [], []
         for seed in seeds:
-            model = _model(variant, data, cfg, jax.random.key(seed))
-            opt = adam(
-                cfg["lr"], cfg["steps"], decay=0.9, every=max(cfg["steps"] // 10, 1)
-            )
-            if training == "data":
-                n_points = None if variant == "POD-DeepONet" else cfg.get("n_points")
-                # the cross-mixed branch runs once per (function, point): fewer
-                # functions a step keep its cost near the others'
-                size = (
-                    cfg["cross_batch"] if variant.endswith("(cross)") else cfg["batch"]
-                )
-                batches = function_batches(
-                    jax.tree.map(lambda a: a[:n_train], data["inputs"]),
-                    data["outputs"][:n_train],
-                    data["points"],
-                    size,
-                    n_points,
-                )
-                model, t = train(
-                    model,
-                    mse_loss(),
-                    batches,
-                    steps=cfg["steps"],
-                    optimizer=opt,
-                    seed=seed,
-                )
-            else:
-                loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
-                batches = _physics_batches(task, data, *physics)
-                model, t = train(
-                    model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed
-                )
-            errors.append(
-                relative_l2(
-                    predict(model, jax.tree.map(jnp.asarray, test_u), points), test_s
-                )
-            )
+            _, error, t = train_one(task, variant, training, data, cfg, seed)
+            errors.append(error)
             timing.append(t)
         rows.append(
             {

@@ -127,11 +127,14 @@ def function_batches(
     size: int,
     n_points: int | None = None,
     mask: np.ndarray | None = None,
+    schedule: Any = None,
 ) -> Callable:
     """`batch_of(rng)`: `size` random functions (with `n_points` random points of
     the grid each step, or all), as `(inputs, points, outputs, mask)`; `outputs`
     is `(N, P, K)`, `mask` `(N, P, 1)` or None. The data go to the device once;
-    a step gathers its batch there (only the indices cross)."""
+    a step gathers its batch there (only the indices cross). With `schedule`, an
+    iterable of `(function indices, point indices or None)` per step, the steps
+    take those instead of drawing from `rng`."""
     n, p = outputs.shape[:2]
     size = min(size, n)
     if n_points is not None and n_points >= p:
@@ -145,7 +148,12 @@ def function_batches(
         m = None if mask is None else mask[idx][:, pick]
         return u, points[pick], outputs[idx][:, pick], m
 
+    steps = None if schedule is None else iter(schedule)
+
     def batch_of(rng):
+        if steps is not None:
+            idx, pick = next(steps)
+            return gather(data, idx, np.arange(p) if pick is None else pick)
         idx = rng.choice(n, size, replace=False)
         pick = (
             np.arange(p)

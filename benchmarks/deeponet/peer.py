@@ -43,12 +43,12 @@ import time
 os.environ.setdefault("DDE_BACKEND", "pytorch")
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks._cpu import tune_cpu  # noqa: E402
 from benchmarks._results import write_results  # noqa: E402
 
+from ._operator_tasks import DECAY  # noqa: E402
 from .run import SCALES  # noqa: E402
 
 PEER = "DeepXDE 1.15 (PyTorch)"
@@ -59,7 +59,6 @@ RUNS = {
     "diffusion_reaction": ("DeepONet", "POD-DeepONet"),
     "burgers": ("DeepONet", "POD-DeepONet"),
 }
-DECAY = 0.9
 # physics-informed rows (DeepXDE's PDEOperatorCartesianProd, through dde.Model)
 PI_RUNS = ("antiderivative",)
 # ours again, with DeepXDE's initialisation (sciml.nn.initialise): an accuracy row
@@ -96,37 +95,24 @@ def draws(cfg: dict, n_train: int, n_grid: int, all_points: bool, seed: int):
 # -- ours --------------------------------------------------------------------------
 
 
-def train_ours(variant, data, cfg, seed, schedule, init=None):
-    from sciml.nn import initialise
-
-    from ._operator_tasks import _model
-    from ._train import adam, mse_loss, predict, relative_l2, train
+def train_ours(task, variant, data, cfg, seed, schedule, init=None):
+    """The main benchmark's `train_one` on this seed's shared batch schedule (the
+    data on the device once; each step gathers its indices there)."""
+    from ._operator_tasks import train_one
+    from ._train import function_batches
 
     n = cfg["n_train"]
-    u = jax.tree.map(lambda a: a[:n], data["inputs"])
-    s, points = data["outputs"][:n], data["points"]
-    it = iter(schedule)
-
-    def batch_of(rng):
-        idx, pick = next(it)
-        pick = slice(None) if pick is None else pick
-        return (
-            jax.tree.map(lambda a: jnp.asarray(a[idx]), u),
-            jnp.asarray(points[pick]),
-            jnp.asarray(s[idx][:, pick]),
-            None,
-        )
-
-    model = _model(variant, data, cfg, jax.random.key(seed))
-    if init is not None:  # DeepXDE's scheme on our network (sciml.nn.initialise)
-        model = initialise(model, init, key=jax.random.key(seed + 1000))
-    opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
-    model, t = train(
-        model, mse_loss(), batch_of, steps=cfg["steps"], optimizer=opt, seed=seed
+    batch_of = function_batches(
+        jax.tree.map(lambda a: a[:n], data["inputs"]),
+        data["outputs"][:n],
+        data["points"],
+        cfg["batch"],
+        schedule=schedule,
     )
-    test_u = jax.tree.map(lambda a: jnp.asarray(a[n:]), data["inputs"])
-    pred = predict(model, test_u, jnp.asarray(points))
-    return model, relative_l2(pred, data["outputs"][n:]), t
+    _, error, t = train_one(
+        task, variant, "data", data, cfg, seed, batches=batch_of, init=init
+    )
+    return error, t
 
 
 # -- DeepXDE -----------------------------------------------------------------------
@@ -212,38 +198,39 @@ def train_peer(torch, net, data, cfg, schedule):
     }
 
 
-def probe_threads(torch, make_net, data, cfg, schedule, steps=20) -> dict:
-    """The faster of 1 and all cores for torch on a few steps of this network."""
+def probe_threads(torch, time_once) -> dict:
+    """The faster of 1 and all cores for torch: `time_once()` runs a few steps and
+    returns seconds per step (twice per setting, the second counted)."""
     seen = {}
-    short = dict(cfg, steps=steps)
     for n in sorted({1, cores()}):
         torch.set_num_threads(n)
-        train_peer(torch, make_net(), data, short, schedule[:steps])
-        seen[n] = train_peer(torch, make_net(), data, short, schedule[:steps])[1][
-            "s_per_step"
-        ]
+        time_once()
+        seen[n] = time_once()
     best = min(seen, key=seen.get)
     torch.set_num_threads(best)
     return {"chosen": best, "probe_s_per_step": seen}
 
 
+def alternate(seeds, run, label: str, after=()) -> tuple[dict, dict]:
+    """`run(side, seed) -> (error, timing)` for both sides each seed, the order of
+    sciml and DeepXDE flipping seed by seed, then the sides in `after`; the
+    errors and timings per side."""
+    err, tim = {}, {}
+    for k, seed in enumerate(seeds):
+        pair = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
+        for side in (*pair, *after):
+            e, t = run(side, seed)
+            err.setdefault(side, []).append(e)
+            tim.setdefault(side, []).append(t)
+            print(
+                f"  {label} {side:7s} seed {seed}: {e:.3e} "
+                f"{t['s_per_step'] * 1e3:.2f} ms/step (load {load_average()[0]})",
+                flush=True,
+            )
+    return err, tim
+
+
 # -- physics-informed: DeepXDE's PDEOperatorCartesianProd through dde.Model --------
-
-
-def train_ours_pi(task, data, cfg, seed):
-    from sciml.pinns import OperatorPINNLoss
-
-    from ._operator_tasks import _model, _physics_batches, _problem_of
-    from ._train import adam, predict, relative_l2, train
-
-    n = cfg["n_train"]
-    model = _model("DeepONet", data, cfg, jax.random.key(seed))
-    opt = adam(cfg["lr"], cfg["steps"], decay=DECAY, every=max(cfg["steps"] // 10, 1))
-    loss = OperatorPINNLoss(_problem_of(task, jnp.asarray(data["sensors"])))
-    batches = _physics_batches(task, data, cfg["batch"], cfg["n_collocation"])
-    model, t = train(model, loss, batches, steps=cfg["steps"], optimizer=opt, seed=seed)
-    pred = predict(model, jnp.asarray(data["inputs"][n:]), jnp.asarray(data["points"]))
-    return relative_l2(pred, data["outputs"][n:]), t
 
 
 def train_peer_pi(dde, torch, data, cfg, seed, steps=None):
@@ -313,30 +300,20 @@ def run_pi_task(task, cfg, tmp):
 
     data = load(task, cfg, tmp)
     data["n_train"] = n = cfg["n_train"]
-    seen = {}
-    for threads in sorted({1, cores()}):
-        torch.set_num_threads(threads)
-        seen[threads] = train_peer_pi(dde, torch, data, cfg, 0, steps=20)[1][
-            "s_per_step"
-        ]
-    chosen = min(seen, key=seen.get)
-    torch.set_num_threads(chosen)
-    err = {"sciml": [], "DeepXDE": []}
-    tim = {"sciml": [], "DeepXDE": []}
-    for k, seed in enumerate(cfg["seeds"]):
-        sides = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
-        for side in sides:
-            if side == "sciml":
-                e, t = train_ours_pi(task, data, cfg, seed)
-            else:
-                e, t = train_peer_pi(dde, torch, data, cfg, seed)
-            err[side].append(e)
-            tim[side].append(t)
-            print(
-                f"  {task:18s} PI-DeepONet  {side:7s} seed {seed}: {e:.3e} "
-                f"{t['s_per_step'] * 1e3:.2f} ms/step (load {load_average()[0]})",
-                flush=True,
-            )
+    from ._operator_tasks import train_one
+
+    threads = probe_threads(
+        torch,
+        lambda: train_peer_pi(dde, torch, data, cfg, 0, steps=20)[1]["s_per_step"],
+    )
+    chosen = threads["chosen"]
+
+    def run(side, seed):
+        if side == "sciml":
+            return train_one(task, "DeepONet", "physics", data, cfg, seed)[1:]
+        return train_peer_pi(dde, torch, data, cfg, seed)
+
+    err, tim = alternate(cfg["seeds"], run, f"{task:18s} PI-DeepONet ")
     step = {k: statistics.median(x["s_per_step"] for x in v) for k, v in tim.items()}
     rows = [
         {
@@ -364,9 +341,7 @@ def run_pi_task(task, cfg, tmp):
             "paper": None,
             "s_per_step": step[side],
             "per_seed_timing": tim[side],
-            "torch_threads": {"chosen": chosen, "probe_s_per_step": seen}
-            if side == "DeepXDE"
-            else None,
+            "torch_threads": threads if side == "DeepXDE" else None,
         }
         for side in ("sciml", "DeepXDE")
     ]
@@ -397,42 +372,29 @@ def run_task(task, cfg, tmp):
     data["n_train"] = n = cfg["n_train"]
     n_test, n_grid = len(data["outputs"]) - n, data["points"].shape[0]
     rows, timings = [], []
+    seeds = cfg["seeds"]
     for variant in RUNS[task]:
-        seeds = cfg["seeds"]
         sched0 = draws(cfg, n, n_grid, variant == "POD-DeepONet", seeds[0])
         ours0 = _model(variant, data, cfg, jax.random.key(seeds[0]))
-        threads = probe_threads(
-            torch,
-            lambda v=variant, s=seeds[0], o=ours0: peer_net(
-                dde, torch, v, data, cfg, s, o
-            ),
-            data,
-            cfg,
-            sched0,
-        )
-        err = {side: [] for side in SIDES}
-        tim = {side: [] for side in SIDES}
-        for k, seed in enumerate(seeds):
+
+        def time_once(v=variant, o=ours0, schedule=sched0[:20]):
+            net = peer_net(dde, torch, v, data, cfg, seeds[0], o)
+            return train_peer(torch, net, data, dict(cfg, steps=20), schedule)[1][
+                "s_per_step"
+            ]
+
+        threads = probe_threads(torch, time_once)
+
+        def run(side, seed, variant=variant):
             schedule = draws(cfg, n, n_grid, variant == "POD-DeepONet", seed)
-            sides = ("sciml", "DeepXDE") if k % 2 == 0 else ("DeepXDE", "sciml")
-            for side in (*sides, GLOROT):
-                if side == "sciml":
-                    _, e, t = train_ours(variant, data, cfg, seed, schedule)
-                elif side == GLOROT:
-                    _, e, t = train_ours(
-                        variant, data, cfg, seed, schedule, init="glorot_normal"
-                    )
-                else:
-                    ours = _model(variant, data, cfg, jax.random.key(seed))
-                    net = peer_net(dde, torch, variant, data, cfg, seed, ours)
-                    e, t = train_peer(torch, net, data, cfg, schedule)
-                err[side].append(e)
-                tim[side].append(t)
-                print(
-                    f"  {task:18s} {variant:12s} {side:7s} seed {seed}: {e:.3e} "
-                    f"{t['s_per_step'] * 1e3:.2f} ms/step (load {load_average()[0]})",
-                    flush=True,
-                )
+            if side == "DeepXDE":
+                ours = _model(variant, data, cfg, jax.random.key(seed))
+                net = peer_net(dde, torch, variant, data, cfg, seed, ours)
+                return train_peer(torch, net, data, cfg, schedule)
+            init = "glorot_normal" if side == GLOROT else None
+            return train_ours(task, variant, data, cfg, seed, schedule, init=init)
+
+        err, tim = alternate(seeds, run, f"{task:18s} {variant:12s}", after=(GLOROT,))
         step = {
             k: statistics.median(x["s_per_step"] for x in v) for k, v in tim.items()
         }  # the GLOROT side's steps are the same network's: not compared

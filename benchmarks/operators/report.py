@@ -1,6 +1,6 @@
 """The operator speed table, from the committed results of `benchmarks/operators`."""
 
-from benchmarks._report import load_scale, ratio, table
+from benchmarks._report import ROOT, load_scale, ratio, table
 
 
 def _speed(g) -> str:
@@ -47,8 +47,6 @@ def _speed(g) -> str:
 
 def tables(spread: bool = False) -> dict[str, str]:
     """`operators/speed` once a run is committed."""
-    from benchmarks._report import ROOT
-
     if not any((ROOT / "operators" / "results").glob("quick-*")):
         return {}
     return {"speed": _speed(load_scale("operators", "quick", spread=spread))}
