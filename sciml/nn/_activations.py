@@ -36,7 +36,7 @@ def gelu(x: Array) -> Array:
 
     In float64 $\Phi$ comes from `lax.erf`; in float32 from Abramowitz & Stegun's
     7.1.26 (absolute error under $5 \cdot 10^{-7}$ in the GELU on $[-10, 10]$,
-    measured), with the derivative $\Phi(x) + x\,arphi(x)$ from the same
+    measured), with the derivative $\Phi(x) + x\,\varphi(x)$ from the same
     exponential: a 1-D FNO training step on the CPU ran 1.23x faster than with
     `jax.nn.gelu(approximate=False)`, whose erf XLA:CPU evaluates slowly."""
     return x * _normal_cdf(x)[0]

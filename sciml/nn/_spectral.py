@@ -176,16 +176,17 @@ class SpectralConv(eqx.Module):
         cos, sin = _forward_matrices(grid[-1], self.modes[-1], False, dtype)
         re, im = _along(cos, v, d - 1), -_along(sin, v, d - 1)
         # then every other axis: complex -> complex on its 2 m_i kept frequencies
-        for a in range(d - 1):
-            cos, sin = _forward_matrices(grid[a], self.modes[a], True, dtype)
+        full = [
+            _forward_matrices(grid[a], self.modes[a], True, dtype) for a in range(d - 1)
+        ]
+        for a, (cos, sin) in enumerate(full):
             re, im = _complex_along(re, im, cos, -sin, a)
         # the per-frequency channel mixing, out_k = sum_i x_{k,i} R_{k,i,o}
         wr, wi = self._merged_weights()
         mix = lambda u, w: jnp.einsum("...i,...io->...o", u, w.astype(dtype))
         re, im = mix(re, wr) - mix(im, wi), mix(re, wi) + mix(im, wr)
         # inverse: the complex axes, then the last (Hermitian) axis to real
-        for a in range(d - 1):
-            cos, sin = _forward_matrices(grid[a], self.modes[a], True, dtype)
+        for a, (cos, sin) in enumerate(full):
             n = grid[a]
             re, im = _complex_along(re, im, cos.T / n, sin.T / n, a)
         cos, sin = _inverse_last(grid[-1], self.modes[-1], dtype)
@@ -205,23 +206,28 @@ def _kept(n: int, m: int, both: bool) -> np.ndarray:
     return np.concatenate([low, np.arange(n - m, n)]) if both else low
 
 
+def _phase(k: np.ndarray, n: int) -> np.ndarray:
+    r"""$2\pi k j / n$ for the frequencies `k` (rows) and $j = 0 .. n-1$ (columns),
+    reduced mod $n$ first, so large $k j$ lose no accuracy."""
+    return 2 * np.pi * ((k[:, None] * np.arange(n)[None, :]) % n) / n
+
+
 def _forward_matrices(n: int, m: int, both: bool, dtype) -> tuple[Array, Array]:
     r"""cos and sin of $2\pi k j / n$ for kept $k$ (rows) and all $j$ (columns): the
     forward DFT on those frequencies is $\sum_j x_j (\cos - i \sin)$."""
-    k = _kept(n, m, both)[:, None]
-    phase = 2 * np.pi * ((k * np.arange(n)[None, :]) % n) / n
+    phase = _phase(_kept(n, m, both), n)
     return jnp.asarray(np.cos(phase), dtype), jnp.asarray(np.sin(phase), dtype)
 
 
 def _inverse_last(n: int, m: int, dtype) -> tuple[Array, Array]:
     r"""The inverse real DFT from the $m$ lowest frequencies of the last axis:
-    $x_j = rac1n \sum_k c_k (\Re X_k \cos - \Im X_k \sin)(2\pi k j / n)$, with
+    $x_j = \frac1n \sum_k c_k (\Re X_k \cos - \Im X_k \sin)(2\pi k j / n)$, with
     $c_0 = 1$, $c_{n/2} = 1$ (Nyquist, even $n$) and $c_k = 2$ otherwise (the
     Hermitian partner). Rows $k$, columns $j$. The imaginary parts at $k = 0$ and
     Nyquist drop out, as in `irfft`."""
     k = np.arange(m)
     c = np.where((k == 0) | (2 * k == n), 1.0, 2.0)[:, None] / n
-    phase = 2 * np.pi * ((k[:, None] * np.arange(n)[None, :]) % n) / n
+    phase = _phase(k, n)
     return jnp.asarray(c * np.cos(phase), dtype), jnp.asarray(c * np.sin(phase), dtype)
 
 
