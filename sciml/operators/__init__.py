@@ -9,9 +9,24 @@
 - **MT-DeepONet** inputs and losses: `task_input`, `with_mask_channel`,
   `masked_mse`, `masked_relative_l2`, `check_mask` (partial fine-tuning:
   `sciml.training.trainable_only`).
-- **FNO**, **ODE-Net**, and `rollout`.
+- **FNO**, **U-Net** (PDEBench's), **ODE-Net**, and `rollout`.
+- **Parameter conditioning** (Takamoto et al., ICML 2023): `CAPE`, the wrapper
+  `Conditioned` (modes `"none"`, `"channels"`, `"cape"`), and its training:
+  `RolloutLoss` with the curriculum `curriculum_steps`, and `warmup_loss`.
 """
 
+from ._cape import CAPE as CAPE, PARAM_TRANSFORMS as PARAM_TRANSFORMS
+from ._conditioned import (
+    CONDITIONING_MODES as CONDITIONING_MODES,
+    Conditioned as Conditioned,
+    ConditionedStep as ConditionedStep,
+)
+from ._curriculum import (
+    ACCUMULATIONS as ACCUMULATIONS,
+    RolloutLoss as RolloutLoss,
+    curriculum_steps as curriculum_steps,
+    warmup_loss as warmup_loss,
+)
 from ._deeponet import (
     STRATEGIES as STRATEGIES,
     AbstractDeepONet as AbstractDeepONet,
@@ -35,8 +50,18 @@ from ._multitask import (
 from ._odenet import ODENet as ODENet
 from ._pod_deeponet import PODDeepONet as PODDeepONet, pod_basis as pod_basis
 from ._rollout import rollout as rollout
+from ._unet import UNet as UNet
 
 __all__ = [
+    "ACCUMULATIONS",
+    "CAPE",
+    "CONDITIONING_MODES",
+    "Conditioned",
+    "ConditionedStep",
+    "PARAM_TRANSFORMS",
+    "RolloutLoss",
+    "curriculum_steps",
+    "warmup_loss",
     "FNO",
     "PDEBENCH_PRESETS",
     "STRATEGIES",
@@ -46,6 +71,7 @@ __all__ = [
     "ModifiedDeepONet",
     "ODENet",
     "PODDeepONet",
+    "UNet",
     "check_mask",
     "contract",
     "grid_coordinates",

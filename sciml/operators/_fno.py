@@ -9,6 +9,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import boolean, choice, integer, integers
 from ..nn import SPECTRAL_TRANSFORMS, SpectralConv, get_activation
+from ._layout import pointwise
 
 
 def grid_coordinates(
@@ -31,16 +32,6 @@ def grid_coordinates(
     """
     axes = [(jnp.arange(n, dtype=dtype) + 0.5) / n for n in grid]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
-
-
-def pointwise(conv: eqx.nn.Conv, v: Float[Array, "*grid cin"]) -> Array:
-    """A kernel-size-1 convolution on a channels-last field `(*grid, cin)`, as the
-    matrix product it is: `v @ W.T + b`. XLA:CPU runs this as one matrix
-    multiply; the 1x1 convolution op on channel-first fields, and the transposes
-    around it, cost several times more in the backward pass."""
-    w = conv.weight.reshape(conv.weight.shape[:2])
-    out = jnp.tensordot(v, w, axes=([-1], [1]))
-    return out if conv.bias is None else out + conv.bias.reshape(-1)
 
 
 PDEBENCH_PRESETS: dict[str, dict] = {
