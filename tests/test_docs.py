@@ -18,6 +18,7 @@ CAPABILITIES = [
     "solvers",
     "datasets",
     "operators",
+    "cape",
     "deeponet",
     "odenets",
     "training",

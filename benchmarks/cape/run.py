@@ -265,9 +265,10 @@ def rollout_all(model, u0, lam, n_steps: int):
     return jax.vmap(lambda a, p: model.rollout(a, p, n_steps)[0])(u0, lam)
 
 
-def rollout_nrmse(model, u, lam, chunk: int = 64) -> float:
+def rollout_nrmse(model, u, lam, chunk: int) -> float:
     """nRMSE (`sciml.metrics.nrmse`, norms over space) of the full rollout from
-    frame 0, over every later frame and trajectory."""
+    frame 0, over every later frame and trajectory, in chunks of `chunk`
+    trajectories (one size for validation and test: one compilation)."""
     errors = []
     for s in range(0, len(u), chunk):
         us, ls = u[s : s + chunk], lam[s : s + chunk]
@@ -341,7 +342,7 @@ def train(model, trainer, data, cfg, curriculum, epochs, key):
             state, loss, _ = step(batch, state)
         if int(state.bad_step) >= 0:
             raise FloatingPointError(f"non-finite loss at step {int(state.bad_step)}")
-        val = rollout_nrmse(state.model, *data["val"])
+        val = rollout_nrmse(state.model, *data["val"], cfg["n_val"])
         if val < best_val:  # a copy: the next step donates the state's buffers
             best, best_val = jax.tree.map(jnp.copy, state.model), val
     return state.model, best, best_val
@@ -408,7 +409,7 @@ def run_task(task, cfg, models, seeds, folder, rows, timings, log):
                 for (split, value), (u, lam) in data["test"].items():
                     for which, m in (("final", final), ("best_val", best)):
                         results.setdefault((split, value, which), []).append(
-                            rollout_nrmse(m, u, lam)
+                            rollout_nrmse(m, u, lam, cfg["n_val"])
                         )
                 log(
                     f"  {model_name} {mode} curriculum={curriculum} seed {seed}: "
