@@ -61,7 +61,8 @@ def _summary(g) -> str:
             ]
         )
     caption = (
-        "nRMSE of full autoregressive rollouts from the first frame on held-out "
+        "nRMSE (norms over space and time of each trajectory) of full "
+        "autoregressive rollouts from the first frame on held-out "
         "trajectories, the mean over the parameter values of each split (seen: "
         "the training values; unseen: values never trained on), of the FINAL "
         "model and of the best-on-validation one (validation: full rollouts on "
