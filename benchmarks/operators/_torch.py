@@ -2,8 +2,12 @@
 imported from the git-ignored export under `.peers/pdebench_src`, never copied)
 and neuraloperator's `FNO` configured to the same structure (a linear lift, four
 Fourier layers with linear skips and no channel MLP, a two-layer projection to 128
-channels), trained with `torch.optim.Adam` on the same loss."""
+channels), trained with `torch.optim.Adam` on the same loss; and PDEBench's
+UNet1d / UNet2d (`models/unet/unet.py`, MIT, likewise imported unchanged), with
+BatchNorm in training mode for the step and in evaluation mode (running
+statistics, as PDEBench evaluates) for the rollout."""
 
+import importlib
 import pathlib
 import sys
 
@@ -11,16 +15,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PDEBENCH = ROOT / ".peers" / "pdebench_src"
 
 
-def _pdebench():
-    if not (PDEBENCH / "pdebench" / "models" / "fno" / "fno.py").is_file():
+def _pdebench(module: str = "fno"):
+    """PDEBench's `models/<module>/<module>.py` ("fno" or "unet"), unchanged."""
+    folder = PDEBENCH / "pdebench" / "models" / module
+    if not (folder / f"{module}.py").is_file():
         raise FileNotFoundError(
-            f"PDEBench's FNO is not at {PDEBENCH}. Fix: fetch pdebench/PDEBench and "
-            "export it as benchmarks/operators/README.md says."
+            f"PDEBench's {module}.py is not in {folder}. Fix: fetch pdebench/PDEBench "
+            "and export it as benchmarks/operators/README.md says."
         )
-    sys.path.insert(0, str(PDEBENCH / "pdebench" / "models" / "fno"))
-    import fno  # PDEBench's module, unchanged
-
-    return fno
+    sys.path.insert(0, str(folder))
+    return importlib.import_module(module)
 
 
 def grid_input(torch, cfg):
@@ -32,6 +36,8 @@ def grid_input(torch, cfg):
 
 def build(torch, side: str, cfg: dict, seed: int = 0):
     """(model, step, rollout, n_params) for `side` in ("pdebench", "neuralop")."""
+    if cfg.get("model") == "unet":
+        return build_unet(torch, cfg, seed)
     torch.manual_seed(seed)
     d, frames, unroll = len(cfg["grid"]), cfg["frames"], cfg["unroll"]
     b, grid = cfg["batch"], cfg["grid"]
@@ -97,4 +103,43 @@ def build(torch, side: str, cfg: dict, seed: int = 0):
 
     # real parameters: a complex weight counts twice, as in ours
     count = sum(p.numel() * (2 if p.is_complex() else 1) for p in net.parameters())
+    return net, step, rollout, count
+
+
+def build_unet(torch, cfg: dict, seed: int = 0):
+    """(model, step, rollout, n_params) for PDEBench's UNet1d / UNet2d on a U-Net
+    configuration: one frame `(B, in_channels, *grid)` to the next, channel-first
+    as PDEBench feeds it."""
+    torch.manual_seed(seed)
+    unet = _pdebench("unet")
+    classes = {1: unet.UNet1d, 2: unet.UNet2d, 3: unet.UNet3d}
+    net = classes[len(cfg["grid"])](
+        cfg["in_channels"], cfg["out_channels"], init_features=cfg["features"]
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(cfg["batch"], cfg["in_channels"], *cfg["grid"], generator=gen)
+    y = torch.randn(cfg["batch"], cfg["out_channels"], *cfg["grid"], generator=gen)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.mean((net(x) - y) ** 2)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def rollout():
+        net.eval()
+        try:
+            with torch.no_grad():
+                u, out = x, []
+                for _ in range(cfg["rollout_steps"]):
+                    u = net(u)
+                    out.append(u)
+                return torch.stack(out, dim=1)
+        finally:
+            net.train()
+
+    # BatchNorm's weight and bias are parameters; its running statistics are not
+    count = sum(p.numel() for p in net.parameters())
     return net, step, rollout, count

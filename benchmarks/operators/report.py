@@ -19,6 +19,15 @@ def _speed(g) -> str:
                 str(t["load_average"]),
             ]
         )
+    configs = s["settings"]["configs"]
+    unet = {
+        t["config"]: configs[t["config"]]
+        for t in s["timings"]
+        if configs[t["config"]].get("model") == "unet"
+    }
+    steps = " and ".join(
+        f"{c['rollout_steps']} ({len(c['grid'])}-D)" for c in unet.values()
+    )
     caption = (
         "Training step (forward, MSE, backward, Adam) and full autoregressive "
         'rollout: `sciml.operators.FNO` (`transform="auto"`) against each other '
@@ -29,7 +38,17 @@ def _speed(g) -> str:
         "JAX compilations of the process. Ours and PDEBench pad the grid by 2 "
         "points (PDEBench's default; 258 in 1-D), neuraloperator runs unpadded "
         "(256): a little less work on its side. Parameters: real numbers (a complex weight "
-        f"counts twice). Torch eager, {s['versions'].get('torch', '?')}; "
+        "counts twice). "
+        + (
+            'U-Net rows: `sciml.operators.UNet` with `norm="group"` against '
+            "PDEBench's `UNet1d`/`UNet2d` (BatchNorm: batch statistics in the step, "
+            "running ones in the rollout), one frame to the next, rollouts of "
+            f"{steps} steps; the same parameters (GroupNorm's affine weights for "
+            "BatchNorm's). "
+            if unet
+            else ""
+        )
+        + f"Torch eager, {s['versions'].get('torch', '?')}; "
         f"{s['cores']} cores. Source: {g.source()}."
     )
     header = [

@@ -1,6 +1,6 @@
-"""Our FNO against the PyTorch FNOs on the CPU (or a GPU): training step and full
-autoregressive rollout, the same shapes and (near) the same parameter counts, in
-one process, interleaved (issue 12 §1).
+"""Our FNO and U-Net against the PyTorch FNOs and U-Net on the CPU (or a GPU):
+training step and full autoregressive rollout, the same shapes and (near) the
+same parameter counts, in one process, interleaved (issue 12 §1).
 
     .peers/pinn-venv/bin/python -m benchmarks.operators.run --scale quick
 
@@ -13,6 +13,15 @@ one process, interleaved (issue 12 §1).
   `lax.scan` fully unrolled (`_ours.UNROLL`; 1.66x faster to train through than
   the rolled loop on this CPU, same compile time).
 - **PDEBench**: its `FNO1d` / `FNO2d` (MIT), eager, `torch.optim.Adam`.
+- **U-Net** (`unet-1d`, `unet-2d`; the CAPE paper's 1-D setting and a 2-D one):
+  `sciml.operators.UNet` with `norm="group"` (GroupNorm in every block, so the
+  work per block matches PDEBench's BatchNorm; the default `norm="none"` does
+  less) against PDEBench's `UNet1d` / `UNet2d` (MIT) imported unchanged,
+  BatchNorm in training mode for the step, in evaluation mode for the rollout
+  (as PDEBench evaluates). The step maps one frame to the next; the rollout
+  feeds each output back in (`sciml.operators.rollout`, a rolled `lax.scan`;
+  a Python loop in torch). neuraloperator has no U-Net: PDEBench is the only
+  peer.
 - **neuraloperator**: `neuralop.models.FNO` with a linear lift, linear skips, no
   channel MLP and a 128-channel projection (PDEBench's structure), eager.
 - **Step**: forward over `unroll` frames (PDEBench's sliding window of `frames`
@@ -54,12 +63,28 @@ CONFIGS = {
         grid=(256,), batch=50, width=20, modes=12, frames=10, unroll=20,
         padding=2, rollout_steps=31,
     ),
+    "unet-1d": dict(
+        label="U-Net 1-D, batch 50, 128 points, 1 channel in and out, 32 features",
+        model="unet", grid=(128,), batch=50, in_channels=1, out_channels=1,
+        features=32, rollout_steps=40,
+    ),
+    "unet-2d": dict(
+        label="U-Net 2-D, batch 16, 64x64, 4 channels in and out, 32 features",
+        model="unet", grid=(64, 64), batch=16, in_channels=4, out_channels=4,
+        features=32, rollout_steps=20,
+    ),
 }  # fmt: skip
 SCALES = {
     "quick": dict(rounds=7, reps=5, configs=tuple(CONFIGS)),
     "smoke": dict(rounds=2, reps=1, configs=tuple(CONFIGS)),
 }
 SIDES = ("sciml", "sciml (fft)", "PDEBench", "neuraloperator")
+UNET_SIDES = ("sciml", "PDEBench")
+
+
+def sides(cfg: dict) -> tuple[str, ...]:
+    """The sides of a configuration, ours first."""
+    return UNET_SIDES if cfg.get("model") == "unet" else SIDES
 
 
 def load_average() -> list[float]:
@@ -80,7 +105,8 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
     from . import _ours, _torch
 
     runners, compile_s, params = {}, {}, {}
-    for side in SIDES:
+    names = sides(cfg)
+    for side in names:
         t0 = time.perf_counter()
         if side.startswith("sciml"):
             transform = "fft" if side.endswith("(fft)") else "auto"
@@ -118,10 +144,10 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
         )
     torch.set_num_threads(min(threads, key=threads.get))
     chosen = torch.get_num_threads()
-    steps = {s: [] for s in SIDES}
-    rolls = {s: [] for s in SIDES if runners[s][1] is not None}
+    steps = {s: [] for s in names}
+    rolls = {s: [] for s in names if runners[s][1] is not None}
     for r in range(scale["rounds"]):
-        order = SIDES[r % len(SIDES) :] + SIDES[: r % len(SIDES)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for side in order:
             run, roll, sync = runners[side]
             steps[side].append(_timed(run, scale["reps"], sync))
@@ -130,14 +156,19 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
     load = load_average()
     med = {s: statistics.median(v) for s, v in steps.items()}
     print(f"{name} ({cfg['label']}), load {load}, torch threads {chosen}:", flush=True)
-    for side in SIDES:
+    for side in names:
         print(
             f"  {side:16s} step {med[side] * 1e3:8.2f} ms  first {compile_s[side]:5.2f} s"
-            f"  params {params[side]}  peer/ours {med[side] / med['sciml']:.2f}",
+            f"  params {params[side]}  peer/ours {med[side] / med['sciml']:.2f}"
+            + (
+                f"  rollout {statistics.median(rolls[side]) * 1e3:8.2f} ms"
+                if side in rolls
+                else ""
+            ),
             flush=True,
         )
     timings = []
-    for side in SIDES[1:]:
+    for side in names[1:]:
         for what, table in (("training step", steps), ("rollout", rolls)):
             if side not in table:
                 continue

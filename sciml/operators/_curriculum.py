@@ -14,6 +14,19 @@ from ..metrics import relative_l2
 ACCUMULATIONS = ("per_step", "cumulative")
 """The `cape_accumulation=` choices of `RolloutLoss`."""
 
+NORMALISATIONS = ("step", "window")
+"""The `normalise=` choices of `RolloutLoss`: each step's error relative to that
+step's true frame, or to the window's first frame."""
+
+
+def _relative(pred: Array, target: Array, scale: Array | None) -> Array:
+    """`relative_l2`, or the error norm over `scale`'s per-sample norm."""
+    if scale is None:
+        return relative_l2(pred, target)
+    axes = tuple(range(1, pred.ndim))
+    error = jnp.sqrt(jnp.sum((pred - target) ** 2, axis=axes))
+    return jnp.mean(error / jnp.sqrt(jnp.sum(scale**2, axis=axes)))
+
 
 def curriculum_steps(
     epoch: int, epochs: int, rollout_steps: int, warmup: int = 3
@@ -84,6 +97,12 @@ class RolloutLoss(eqx.Module):
       $g > 0$).
     - `noise`: the std of the input noise (0: none).
     - `cape_accumulation`: one of `ACCUMULATIONS`.
+    - `normalise`: `"step"` (the reference: $\mathrm{relL2}$ against each step's
+      true frame) or `"window"` ([D]: each step's error norm over the norm of the
+      window's first true frame, $u^0$). Use `"window"` where the fields decay to
+      zero (Burgers at large viscosity, whose frames underflow float32 within
+      the rollout and make the per-step ratio infinite); where the norm stays
+      put (advection) the two agree.
     - `unroll`: `jax.lax.scan`'s `unroll` for the rollout.
 
     The batch is a dict: `"u"`, true trajectories `(B, T + 1, C, *grid)` (frame 0
@@ -97,6 +116,7 @@ class RolloutLoss(eqx.Module):
     param_high: float = eqx.field(static=True)
     noise: float = eqx.field(static=True)
     cape_accumulation: str = eqx.field(static=True)
+    normalise: str = eqx.field(static=True)
     unroll: int | bool = eqx.field(static=True)
 
     def __init__(
@@ -107,6 +127,7 @@ class RolloutLoss(eqx.Module):
         param_high: float | None = None,
         noise: float = 1e-3,
         cape_accumulation: str = "per_step",
+        normalise: str = "step",
         unroll: int | bool = 1,
     ):
         owner = "RolloutLoss"
@@ -133,6 +154,7 @@ class RolloutLoss(eqx.Module):
                 )
         self.param_low = param_low
         self.param_high = param_high
+        self.normalise = choice("normalise", normalise, NORMALISATIONS, owner=owner)
         self.unroll = unroll
 
     def __call__(self, model, batch: dict, key: PRNGKeyArray):
@@ -150,12 +172,14 @@ class RolloutLoss(eqx.Module):
         step = jax.vmap(model)
         truth = jnp.moveaxis(u, 1, 0)  # (T + 1, B, C, *grid)
 
+        scale = truth[0] if self.normalise == "window" else None
+
         def body(carry, inputs):
             x, aux_sum = carry
             k, target, eps = inputs
             out = step(x + eps, params)
-            main = relative_l2(out.next, target)
-            aux = 0.0 if out.cape is None else relative_l2(out.cape, target)
+            main = _relative(out.next, target, scale)
+            aux = 0.0 if out.cape is None else _relative(out.cape, target, scale)
             aux_sum = aux_sum + aux if self.cape_accumulation == "cumulative" else aux
             x_next = jnp.where(k < t_ar, out.next, target)
             return (x_next, aux_sum), (main, aux_sum)
@@ -186,21 +210,26 @@ class RolloutLoss(eqx.Module):
         return jnp.mean((norms - 4.58) ** 2)
 
 
-def warmup_loss(model, batch: dict, key: PRNGKeyArray):
+def warmup_loss(model, batch: dict, key: PRNGKeyArray, *, normalise: str = "step"):
     r"""CAPE's warm-up loss: its guess alone, teacher-forced,
     $\sum_k \mathrm{relL2}(u_\mathrm{CAPE}(u^{k-1}, \lambda), u^k)$, for the first
     epochs, in which only `model.cape` is trained (with its own optimizer; see
-    `sciml.training.trainable_only`). Same batch as `RolloutLoss`; `key` unused."""
+    `sciml.training.trainable_only`). Same batch as `RolloutLoss`; `key` unused;
+    `normalise` as `RolloutLoss`'s (bind it with `functools.partial`)."""
     del key
     if getattr(model, "cape", None) is None:
         raise ValueError(
             "warmup_loss trains a CAPE block: use a Conditioned(mode='cape')."
         )
+    choice("normalise", normalise, NORMALISATIONS, owner="warmup_loss")
     u, params = batch["u"], batch["params"]
     n = u.shape[1] - 1
     inputs = u[:, :-1].reshape(-1, *u.shape[2:])
     targets = u[:, 1:].reshape(-1, *u.shape[2:])
     guess = jax.vmap(model.cape)(inputs, jnp.repeat(params, n, axis=0))
+    scale = None
+    if normalise == "window":
+        scale = jnp.repeat(u[:, 0], n, axis=0)
     # per-sample relative errors, summed over steps, averaged over the batch
-    loss = relative_l2(guess, targets) * n
+    loss = _relative(guess, targets, scale) * n
     return loss, {"cape": loss}

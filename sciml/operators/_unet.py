@@ -172,9 +172,10 @@ class UNet(eqx.Module):
     batch. Every axis length must be a multiple of 16 (four poolings by 2). The
     layers are equinox's (`eqx.nn.Conv`, `eqx.nn.ConvTranspose`,
     `eqx.nn.GroupNorm`), their weights in equinox's layout; inside, the fields are
-    channels-last and the layers are applied by `conv`, `up_conv` and `group_norm`:
-    a training step ran two to three times faster so than through the
-    channel-first layers on XLA:CPU (this project's 2-core CPU).
+    channels-last and the layers are applied as matrix products by `conv`,
+    `up_conv` and `group_norm`: XLA:CPU runs its convolution op an order of
+    magnitude slower inside a loop (jax-ml/jax#12868), and a `lax.scan` rollout
+    is one.
     """
 
     encoders: tuple[_Block, ...]

@@ -305,3 +305,33 @@ def test_curriculum_never_recompiles(getkey):
             {"u": u, "params": lam, "t_ar": jnp.asarray(t_ar)}, state
         )
         assert bool(jnp.isfinite(value))
+
+
+def test_window_normalisation_survives_decayed_fields(getkey):
+    """Frames that underflow to zero make the per-step ratio infinite; relative to
+    the window's first frame the loss stays finite and equals its definition."""
+    model = _model(getkey(), "cape")
+    u = _trajectories(getkey())
+    u = u.at[:, 3:].set(0.0)  # a field that has decayed away
+    lam = jnp.full((4, 1), 0.5)
+    batch = {"u": u, "params": lam, "t_ar": jnp.asarray(1)}
+    step = RolloutLoss(gradient_penalty=0.0, noise=0.0)
+    window = RolloutLoss(gradient_penalty=0.0, noise=0.0, normalise="window")
+    assert not bool(jnp.isfinite(eqx.filter_jit(step)(model, batch, getkey())[0]))
+    value, m = eqx.filter_jit(window)(model, batch, getkey())
+    call = eqx.filter_jit(jax.vmap(model))
+    norm0 = jnp.linalg.norm(u[:, 0].reshape(4, -1), axis=1)
+    main = sum(
+        jnp.mean(
+            jnp.linalg.norm(
+                (call(u[:, k - 1], lam).next - u[:, k]).reshape(4, -1), axis=1
+            )
+            / norm0
+        )
+        for k in range(1, 6)
+    )
+    np.testing.assert_allclose(m["main"], main, rtol=1e-5)
+    w, _ = eqx.filter_jit(lambda m, b, k: warmup_loss(m, b, k, normalise="window"))(
+        model, batch, getkey()
+    )
+    assert bool(jnp.isfinite(w))
