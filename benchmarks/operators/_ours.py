@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from sciml.operators import FNO, UNet, rollout
+from sciml.operators import FNO, Conditioned, UNet, rollout
 from sciml.training import init_train_state, make_step
 
 UNROLL = 20
@@ -26,12 +26,14 @@ def window_rollout(model, frames, n_steps: int):
     return jax.lax.scan(body, frames, None, length=n_steps, unroll=UNROLL)[1]
 
 
-def build(cfg: dict, *, transform: str = "auto", key=None):
+def build(cfg: dict, *, transform: str = "auto", bare: bool = False, key=None):
     """(model, step, state, batch) for `cfg`; `step(batch, state)` is one Adam
     step on the MSE over every predicted frame."""
     key = jax.random.key(0) if key is None else key
     if cfg.get("model") == "unet":
         return build_unet(cfg, key=key)
+    if cfg.get("model") == "cape":
+        return build_cape(cfg, bare=bare, key=key)
     model = FNO(
         cfg["frames"],
         1,
@@ -85,11 +87,47 @@ def build_unet(cfg: dict, *, key):
     return model, step, state, (x, y)
 
 
+def build_cape(cfg: dict, *, bare: bool, key):
+    """(model, step, state, batch) for CAPE's settings (sheet §3): a
+    `Conditioned` FNO (width 20 with CAPE, 36 bare) or U-Net, one frame and the
+    parameter to the next frame, MSE, Adam."""
+    mode = "none" if bare else "cape"
+    cin, cout = Conditioned.base_channels(mode, 1, 1)
+    k_base, k_wrap = jax.random.split(key)
+    if cfg["base"] == "fno":
+        width = cfg["width"] if bare else cfg["cape_width"]
+        base = FNO(
+            cin, cout, cfg["modes"], width=width, padding=cfg["padding"], key=k_base
+        )
+    else:
+        base = UNet(cin, cout, features=cfg["features"], key=k_base)
+    model = Conditioned(base, mode, 1, 1, cfg["grid"], key=k_wrap)
+
+    def loss(model, batch, key):
+        x, lam, y = batch
+        return jnp.mean((jax.vmap(model)(x, lam).next - y) ** 2), {}
+
+    opt = optax.adam(1e-3)
+    state = init_train_state(model, opt, key=key)
+    step = make_step(loss, opt)
+    kx, ky, kl = jax.random.split(jax.random.fold_in(key, 1), 3)
+    x = jax.random.normal(kx, (cfg["batch"], 1, *cfg["grid"]))
+    y = jax.random.normal(ky, (cfg["batch"], 1, *cfg["grid"]))
+    lam = jax.random.uniform(kl, (cfg["batch"], 1), minval=0.2, maxval=4.0)
+    return model, step, state, (x, lam, y)
+
+
 def rollout_fn(cfg: dict):
     """A jitted full rollout of a batch: `(model, x) -> (B, steps, 1, *grid)`
     (the FNO's sliding window), or `(B, steps, C, *grid)` (the U-Net's
     `sciml.operators.rollout` of one frame)."""
     n = cfg["rollout_steps"]
+    if cfg.get("model") == "cape":  # x: (frames, parameters)
+
+        def one(model, u, lam):
+            return model.rollout(u, lam, n)[0]
+
+        return jax.jit(lambda model, x: jax.vmap(lambda u, p: one(model, u, p))(*x))
     if cfg.get("model") == "unet":
         return jax.jit(lambda model, x: jax.vmap(lambda u: rollout(model, u, n))(x))
     return jax.jit(lambda model, x: jax.vmap(lambda u: window_rollout(model, u, n))(x))

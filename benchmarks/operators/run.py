@@ -73,6 +73,18 @@ CONFIGS = {
         model="unet", grid=(64, 64), batch=16, in_channels=4, out_channels=4,
         features=32, rollout_steps=20,
     ),
+    "cape-fno": dict(
+        label="CAPE's FNO, batch 50, 128 points, 12 modes: CAPE + width 20 "
+        "against the bare width 36",
+        model="cape", base="fno", grid=(128,), batch=50, width=36, cape_width=20,
+        modes=12, frames=1, unroll=1, padding=2, rollout_steps=40,
+    ),
+    "cape-unet": dict(
+        label="CAPE's U-Net, batch 50, 128 points, 32 features: CAPE + U-Net "
+        "against the bare U-Net",
+        model="cape", base="unet", grid=(128,), batch=50, in_channels=1,
+        out_channels=1, features=32, rollout_steps=40,
+    ),
 }  # fmt: skip
 SCALES = {
     "quick": dict(rounds=7, reps=5, configs=tuple(CONFIGS)),
@@ -80,11 +92,14 @@ SCALES = {
 }
 SIDES = ("sciml", "sciml (fft)", "PDEBench", "neuraloperator")
 UNET_SIDES = ("sciml", "PDEBench")
+# "sciml" is the CAPE-conditioned model there; "sciml (base)" the bare one
+CAPE_SIDES = ("sciml", "sciml (base)", "PDEBench")
 
 
 def sides(cfg: dict) -> tuple[str, ...]:
     """The sides of a configuration, ours first."""
-    return UNET_SIDES if cfg.get("model") == "unet" else SIDES
+    model = cfg.get("model")
+    return {"unet": UNET_SIDES, "cape": CAPE_SIDES}.get(model, SIDES)
 
 
 def load_average() -> list[float]:
@@ -110,7 +125,9 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
         t0 = time.perf_counter()
         if side.startswith("sciml"):
             transform = "fft" if side.endswith("(fft)") else "auto"
-            model, step, state, batch = _ours.build(cfg, transform=transform)
+            model, step, state, batch = _ours.build(
+                cfg, transform=transform, bare=side.endswith("(base)")
+            )
             holder = {"state": state}
 
             def run(step=step, batch=batch, holder=holder):
@@ -122,7 +139,7 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
             roll = None
             if cfg["rollout_steps"]:
                 fn = _ours.rollout_fn(cfg)
-                x0 = batch[0]
+                x0 = batch[:2] if cfg.get("model") == "cape" else batch[0]
 
                 def roll(fn=fn, x0=x0, holder=holder):
                     return fn(holder["state"].model, x0)
@@ -131,7 +148,10 @@ def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
             runners[side] = (run, roll, jax.block_until_ready)
         else:
             kind = "pdebench" if side == "PDEBench" else "neuralop"
-            _, step, roll, params[side] = _torch.build(torch, kind, cfg)
+            peer_cfg = cfg
+            if cfg.get("model") == "cape":  # the peer is the bare base model
+                peer_cfg = {**cfg, "model": cfg["base"]}
+            _, step, roll, params[side] = _torch.build(torch, kind, peer_cfg)
             step()
             runners[side] = (step, roll if cfg["rollout_steps"] else None, lambda o: o)
         compile_s[side] = time.perf_counter() - t0
