@@ -61,8 +61,10 @@ def _summary(g) -> str:
             ]
         )
     caption = (
-        "nRMSE (norms over space and time of each trajectory) of full "
-        "autoregressive rollouts from the first frame on held-out "
+        "Error of full autoregressive rollouts from the first frame, "
+        "||pred - true|| over space and the 40 frames / (sqrt(40) ||initial "
+        "state||) (an nRMSE on the initial state's scale; see docs/cape.md), on "
+        "held-out "
         "trajectories, the mean over the parameter values of each split (seen: "
         "the training values; unseen: values never trained on), of the FINAL "
         "model and of the best-on-validation one (validation: full rollouts on "

@@ -12,6 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._checks import choice, integer, integers
 from ..nn import SpectralConv, get_activation
 from ._layout import depthwise_conv, pointwise, same_conv
+from ._uniform import shaped, uniform_init
 
 gelu = get_activation("gelu")
 
@@ -40,10 +41,10 @@ class _Embedding(eqx.Module):
     hidden: eqx.nn.Linear
     out: eqx.nn.Linear
 
-    def __init__(self, n_params: int, width: int, *, key: PRNGKeyArray):
-        k1, k2 = jax.random.split(key)
-        self.hidden = eqx.nn.Linear(n_params, width // 2, key=k1)
-        self.out = eqx.nn.Linear(width // 2, width, key=k2)
+    def __init__(self, n_params: int, width: int):
+        """Shape-only layers (drawn by `uniform_init`)."""
+        self.hidden = shaped(eqx.nn.Linear, n_params, width // 2)
+        self.out = shaped(eqx.nn.Linear, width // 2, width)
 
     def __call__(self, lam: Array) -> Array:
         return self.out(gelu(self.hidden(lam)))
@@ -189,41 +190,42 @@ class CAPE(eqx.Module):
         out_c = self.channels * self.frames_out
 
         def block(cin, k):
-            ks = jax.random.split(k, 9)
             same = kernel_size // 2
 
-            def conv(cin, cout, kk, **kw):
-                return eqx.nn.Conv(d, cin, cout, key=kk, **kw)
+            def conv(cin, cout, **kw):  # shape-only, drawn by `uniform_init`
+                return shaped(eqx.nn.Conv, d, cin, cout, **kw)
 
             return dict(
                 lift=conv(
                     cin,
                     half,
-                    ks[0],
                     kernel_size=kernel_size,
                     padding=same,
                     use_bias=False,
                 ),
-                emb=tuple(_Embedding(self.n_params, full, key=kk) for kk in ks[1:4]),
-                spec=SpectralConv(half, full, self.modes, key=ks[4]),
-                pw=conv(half, full, ks[5], kernel_size=1),
+                emb=tuple(_Embedding(self.n_params, full) for _ in range(3)),
+                spec=SpectralConv(half, full, self.modes, key=k),
+                pw=conv(half, full, kernel_size=1),
                 dw=conv(
                     half,
                     full,
-                    ks[6],
                     kernel_size=kernel_size,
                     padding=same,
                     groups=half,
                 ),
-                skip=conv(half, full, ks[7], kernel_size=1),
-                out=conv(full, out_c, ks[8], kernel_size=1),
+                skip=conv(half, full, kernel_size=1),
+                out=conv(full, out_c, kernel_size=1),
                 norm=eqx.nn.LayerNorm(self.grid),
             )
 
+        k_draw, k_spec = jax.random.split(key)
         blocks = [
             block(self.channels if i == 0 else out_c, k)
-            for i, k in enumerate(jax.random.split(key, n_blocks))
+            for i, k in enumerate(jax.random.split(k_spec, n_blocks))
         ]
+        # equinox's default initialisation of every conv and linear layer, from
+        # one flat draw (layer by layer, eagerly, it compiled for seconds)
+        blocks = uniform_init(blocks, k_draw)
         self.lifts = tuple(b["lift"] for b in blocks)
         self.embeddings = tuple(b["emb"] for b in blocks)
         self.spectral = tuple(b["spec"] for b in blocks)

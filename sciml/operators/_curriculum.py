@@ -14,18 +14,30 @@ from ..metrics import relative_l2
 ACCUMULATIONS = ("per_step", "cumulative")
 """The `cape_accumulation=` choices of `RolloutLoss`."""
 
-NORMALISATIONS = ("step", "window")
+NORMALISATIONS = ("step", "scale")
 """The `normalise=` choices of `RolloutLoss`: each step's error relative to that
-step's true frame, or to the window's first frame."""
+step's true frame, or to a norm per sample the batch gives (`batch["scale"]`)."""
 
 
 def _relative(pred: Array, target: Array, scale: Array | None) -> Array:
-    """`relative_l2`, or the error norm over `scale`'s per-sample norm."""
+    """`relative_l2`, or the error norm per sample over `scale` `(B,)`."""
     if scale is None:
         return relative_l2(pred, target)
     axes = tuple(range(1, pred.ndim))
     error = jnp.sqrt(jnp.sum((pred - target) ** 2, axis=axes))
-    return jnp.mean(error / jnp.sqrt(jnp.sum(scale**2, axis=axes)))
+    return jnp.mean(error / scale)
+
+
+def _scale(batch: dict, normalise: str, owner: str) -> Array | None:
+    if normalise == "step":
+        return None
+    if "scale" not in batch:
+        raise ValueError(
+            f'{owner}(normalise="scale") divides each error by batch["scale"], a '
+            "norm per sample (B,), e.g. that of its trajectory's first frame; the "
+            "batch has none."
+        )
+    return batch["scale"]
 
 
 def curriculum_steps(
@@ -98,11 +110,12 @@ class RolloutLoss(eqx.Module):
     - `noise`: the std of the input noise (0: none).
     - `cape_accumulation`: one of `ACCUMULATIONS`.
     - `normalise`: `"step"` (the reference: $\mathrm{relL2}$ against each step's
-      true frame) or `"window"` ([D]: each step's error norm over the norm of the
-      window's first true frame, $u^0$). Use `"window"` where the fields decay to
-      zero (Burgers at large viscosity, whose frames underflow float32 within
-      the rollout and make the per-step ratio infinite); where the norm stays
-      put (advection) the two agree.
+      true frame) or `"scale"` ([D]: each step's error norm over a norm per
+      sample that the batch gives, `batch["scale"]` of shape `(B,)`, e.g. that
+      of the trajectory's first frame). Use `"scale"` where the fields decay to
+      zero (Burgers at large viscosity, whose late frames underflow float32 and
+      make the per-step ratio infinite); where the norm stays put (advection)
+      the two agree.
     - `unroll`: `jax.lax.scan`'s `unroll` for the rollout.
 
     The batch is a dict: `"u"`, true trajectories `(B, T + 1, C, *grid)` (frame 0
@@ -172,7 +185,7 @@ class RolloutLoss(eqx.Module):
         step = jax.vmap(model)
         truth = jnp.moveaxis(u, 1, 0)  # (T + 1, B, C, *grid)
 
-        scale = truth[0] if self.normalise == "window" else None
+        scale = _scale(batch, self.normalise, "RolloutLoss")
 
         def body(carry, inputs):
             x, aux_sum = carry
@@ -204,7 +217,9 @@ class RolloutLoss(eqx.Module):
 
         def norm(u, p):
             jac = jax.jacfwd(lambda q: model(u, q).next)(p)
-            return jnp.sqrt(jnp.sum(jac**2))
+            # the square root's gradient is infinite at 0: a floor far below
+            # the target norm 4.58 keeps it finite
+            return jnp.sqrt(jnp.sum(jac**2) + 1e-12)
 
         norms = jax.vmap(norm)(u0, lam)
         return jnp.mean((norms - 4.58) ** 2)
@@ -227,9 +242,9 @@ def warmup_loss(model, batch: dict, key: PRNGKeyArray, *, normalise: str = "step
     inputs = u[:, :-1].reshape(-1, *u.shape[2:])
     targets = u[:, 1:].reshape(-1, *u.shape[2:])
     guess = jax.vmap(model.cape)(inputs, jnp.repeat(params, n, axis=0))
-    scale = None
-    if normalise == "window":
-        scale = jnp.repeat(u[:, 0], n, axis=0)
+    scale = _scale(batch, normalise, "warmup_loss")
+    if scale is not None:
+        scale = jnp.repeat(scale, n, axis=0)
     # per-sample relative errors, summed over steps, averaged over the batch
     loss = _relative(guess, targets, scale) * n
     return loss, {"cape": loss}

@@ -307,31 +307,48 @@ def test_curriculum_never_recompiles(getkey):
         assert bool(jnp.isfinite(value))
 
 
-def test_window_normalisation_survives_decayed_fields(getkey):
+def test_scale_normalisation_survives_decayed_fields(getkey):
     """Frames that underflow to zero make the per-step ratio infinite; relative to
-    the window's first frame the loss stays finite and equals its definition."""
+    a norm per sample the batch gives the loss stays finite and equals its
+    definition."""
     model = _model(getkey(), "cape")
     u = _trajectories(getkey())
     u = u.at[:, 3:].set(0.0)  # a field that has decayed away
     lam = jnp.full((4, 1), 0.5)
-    batch = {"u": u, "params": lam, "t_ar": jnp.asarray(1)}
+    scale = jnp.linalg.norm(u[:, 0].reshape(4, -1), axis=1)
+    batch = {"u": u, "params": lam, "t_ar": jnp.asarray(1), "scale": scale}
     step = RolloutLoss(gradient_penalty=0.0, noise=0.0)
-    window = RolloutLoss(gradient_penalty=0.0, noise=0.0, normalise="window")
+    scaled = RolloutLoss(gradient_penalty=0.0, noise=0.0, normalise="scale")
     assert not bool(jnp.isfinite(eqx.filter_jit(step)(model, batch, getkey())[0]))
-    value, m = eqx.filter_jit(window)(model, batch, getkey())
+    value, m = eqx.filter_jit(scaled)(model, batch, getkey())
     call = eqx.filter_jit(jax.vmap(model))
-    norm0 = jnp.linalg.norm(u[:, 0].reshape(4, -1), axis=1)
     main = sum(
         jnp.mean(
             jnp.linalg.norm(
                 (call(u[:, k - 1], lam).next - u[:, k]).reshape(4, -1), axis=1
             )
-            / norm0
+            / scale
         )
         for k in range(1, 6)
     )
     np.testing.assert_allclose(m["main"], main, rtol=1e-5)
-    w, _ = eqx.filter_jit(lambda m, b, k: warmup_loss(m, b, k, normalise="window"))(
+    w, _ = eqx.filter_jit(lambda m, b, k: warmup_loss(m, b, k, normalise="scale"))(
         model, batch, getkey()
     )
     assert bool(jnp.isfinite(w))
+    del batch["scale"]
+    with pytest.raises(ValueError, match=r'batch\["scale"\]'):
+        scaled(model, batch, getkey())
+
+
+def test_cape_initialisation_is_equinox_default(getkey):
+    """Every conv and linear layer uniform in +-1/sqrt(fan-in), drawn at once."""
+    cape = CAPE(1, 2, 64, width=16, key=getkey())
+    layers = [cape.lifts[0], cape.pointwise[0], cape.depthwise[0], cape.outs[0]]
+    layers += [layer for e in cape.embeddings[0] for layer in (e.hidden, e.out)]
+    for layer in layers:
+        bound = 1 / np.sqrt(np.prod(layer.weight.shape[1:]))
+        assert float(jnp.max(jnp.abs(layer.weight))) <= bound
+        assert float(jnp.max(jnp.abs(layer.weight))) > 0.5 * bound
+    other = CAPE(1, 2, 64, width=16, key=getkey())
+    assert not np.allclose(cape.outs[0].weight, other.outs[0].weight)
