@@ -54,7 +54,6 @@ twice the saved grid with sub-steps up to 5e-3 (the CFL bound 0.5 binds first).
 """
 
 import argparse
-import functools
 import math
 import os
 import pathlib
@@ -327,7 +326,7 @@ class Trainer:
         if kind not in self.steps:
             loss = self.loss
             if kind == "warmup":
-                loss = functools.partial(operators.warmup_loss, normalise="scale")
+                loss = operators.WarmupLoss(normalise="scale")
             self.steps[kind] = training.make_step(loss, optimizer, trainable=trainable)
         return self.steps[kind]
 

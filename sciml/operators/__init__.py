@@ -12,7 +12,7 @@
 - **FNO**, **U-Net** (PDEBench's), **ODE-Net**, and `rollout`.
 - **Parameter conditioning** (Takamoto et al., ICML 2023): `CAPE`, the wrapper
   `Conditioned` (modes `"none"`, `"channels"`, `"cape"`), and its training:
-  `RolloutLoss` with the curriculum `curriculum_steps`, and `warmup_loss`.
+  `RolloutLoss` with the curriculum `curriculum_steps`, and `WarmupLoss`.
 """
 
 from ._cape import CAPE as CAPE, PARAM_TRANSFORMS as PARAM_TRANSFORMS
@@ -23,9 +23,10 @@ from ._conditioned import (
 )
 from ._curriculum import (
     ACCUMULATIONS as ACCUMULATIONS,
+    NORMALISATIONS as NORMALISATIONS,
     RolloutLoss as RolloutLoss,
+    WarmupLoss as WarmupLoss,
     curriculum_steps as curriculum_steps,
-    warmup_loss as warmup_loss,
 )
 from ._deeponet import (
     STRATEGIES as STRATEGIES,
@@ -54,6 +55,7 @@ from ._unet import UNet as UNet
 
 __all__ = [
     "ACCUMULATIONS",
+    "NORMALISATIONS",
     "CAPE",
     "CONDITIONING_MODES",
     "Conditioned",
@@ -61,7 +63,7 @@ __all__ = [
     "PARAM_TRANSFORMS",
     "RolloutLoss",
     "curriculum_steps",
-    "warmup_loss",
+    "WarmupLoss",
     "FNO",
     "PDEBENCH_PRESETS",
     "STRATEGIES",

@@ -225,26 +225,39 @@ class RolloutLoss(eqx.Module):
         return jnp.mean((norms - 4.58) ** 2)
 
 
-def warmup_loss(model, batch: dict, key: PRNGKeyArray, *, normalise: str = "step"):
+class WarmupLoss(eqx.Module):
     r"""CAPE's warm-up loss: its guess alone, teacher-forced,
     $\sum_k \mathrm{relL2}(u_\mathrm{CAPE}(u^{k-1}, \lambda), u^k)$, for the first
     epochs, in which only `model.cape` is trained (with its own optimizer; see
-    `sciml.training.trainable_only`). Same batch as `RolloutLoss`; `key` unused;
-    `normalise` as `RolloutLoss`'s (bind it with `functools.partial`)."""
-    del key
-    if getattr(model, "cape", None) is None:
-        raise ValueError(
-            "warmup_loss trains a CAPE block: use a Conditioned(mode='cape')."
+    `sciml.training.trainable_only`), as `loss(model, batch, key) -> (loss,
+    metrics)`. Same batch as `RolloutLoss`; `key` unused.
+
+    **Arguments:**
+
+    - `normalise`: as `RolloutLoss`'s (`"step"` or `"scale"`).
+    """
+
+    normalise: str = eqx.field(static=True)
+
+    def __init__(self, normalise: str = "step"):
+        self.normalise = choice(
+            "normalise", normalise, NORMALISATIONS, owner="WarmupLoss"
         )
-    choice("normalise", normalise, NORMALISATIONS, owner="warmup_loss")
-    u, params = batch["u"], batch["params"]
-    n = u.shape[1] - 1
-    inputs = u[:, :-1].reshape(-1, *u.shape[2:])
-    targets = u[:, 1:].reshape(-1, *u.shape[2:])
-    guess = jax.vmap(model.cape)(inputs, jnp.repeat(params, n, axis=0))
-    scale = _scale(batch, normalise, "warmup_loss")
-    if scale is not None:
-        scale = jnp.repeat(scale, n, axis=0)
-    # per-sample relative errors, summed over steps, averaged over the batch
-    loss = _relative(guess, targets, scale) * n
-    return loss, {"cape": loss}
+
+    def __call__(self, model, batch: dict, key: PRNGKeyArray):
+        del key
+        if getattr(model, "cape", None) is None:
+            raise ValueError(
+                "WarmupLoss trains a CAPE block: use a Conditioned(mode='cape')."
+            )
+        u, params = batch["u"], batch["params"]
+        n = u.shape[1] - 1
+        inputs = u[:, :-1].reshape(-1, *u.shape[2:])
+        targets = u[:, 1:].reshape(-1, *u.shape[2:])
+        guess = jax.vmap(model.cape)(inputs, jnp.repeat(params, n, axis=0))
+        scale = _scale(batch, self.normalise, "WarmupLoss")
+        if scale is not None:
+            scale = jnp.repeat(scale, n, axis=0)
+        # per-sample relative errors, summed over steps, averaged over the batch
+        loss = _relative(guess, targets, scale) * n
+        return loss, {"cape": loss}

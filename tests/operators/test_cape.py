@@ -14,8 +14,8 @@ from sciml.operators import (
     FNO,
     Conditioned,
     RolloutLoss,
+    WarmupLoss,
     curriculum_steps,
-    warmup_loss,
 )
 from sciml.training import init_train_state, make_step
 
@@ -277,7 +277,7 @@ def test_rollout_loss_cape_terms(getkey):
     _, m = eqx.filter_jit(cumulative)(model, batch, getkey())
     weighted = sum((5 - j) * a for j, a in enumerate(aux))
     np.testing.assert_allclose(m["cape"], weighted, rtol=1e-5)
-    w, wm = eqx.filter_jit(warmup_loss)(model, batch, getkey())
+    w, wm = eqx.filter_jit(WarmupLoss())(model, batch, getkey())
     np.testing.assert_allclose(w, sum(aux), rtol=1e-5)
     penalised = RolloutLoss(param_low=0.2, param_high=4.0, noise=0.0)
     value, m = eqx.filter_jit(penalised)(model, batch, getkey())
@@ -288,7 +288,7 @@ def test_rollout_loss_cape_terms(getkey):
     with pytest.raises(ValueError, match="param_low"):
         RolloutLoss()
     with pytest.raises(ValueError, match="Conditioned"):
-        warmup_loss(_model(getkey(), "none"), batch, getkey())
+        WarmupLoss()(_model(getkey(), "none"), batch, getkey())
 
 
 def test_curriculum_never_recompiles(getkey):
@@ -334,9 +334,7 @@ def test_scale_normalisation_survives_decayed_fields(getkey):
         for k in range(1, 6)
     )
     np.testing.assert_allclose(m["main"], main, rtol=1e-5)
-    w, _ = eqx.filter_jit(lambda m, b, k: warmup_loss(m, b, k, normalise="scale"))(
-        model, batch, getkey()
-    )
+    w, _ = eqx.filter_jit(WarmupLoss(normalise="scale"))(model, batch, getkey())
     assert bool(jnp.isfinite(w))
     del batch["scale"]
     with pytest.raises(ValueError, match=r'batch\["scale"\]'):
