@@ -252,10 +252,6 @@ def build(model: str, mode: str, grid: tuple[int, ...], train_range, features, k
     )
 
 
-def n_params(model) -> int:
-    return sum(x.size for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
-
-
 # -- training ---------------------------------------------------------------------
 
 
@@ -474,7 +470,7 @@ def run_task(task, cfg, models, seeds, folder, rows, timings, log):
                         std=float(np.std(values)),
                         seeds=len(values),
                         paper=None,
-                        params=n_params(model),
+                        params=training.count_parameters(model),
                         train_s=seconds,
                     )
                 )
@@ -496,7 +492,7 @@ def run_task(task, cfg, models, seeds, folder, rows, timings, log):
                     peer=f"{model_name} base (ours)",
                     peer_s=base_s,
                     ratio=base_s / s,
-                    params=n_params(final_models[mode]),
+                    params=training.count_parameters(final_models[mode]),
                 )
             )
         log(f"  {model_name} rollout times {times}")
