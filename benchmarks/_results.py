@@ -17,6 +17,8 @@ from typing import Any
 
 import jax
 
+from benchmarks._cpu import HOST_MEMORY
+
 
 def device_name() -> str:
     """The accelerator's name, e.g. "NVIDIA H100 80GB HBM3", or the CPU's."""
@@ -102,6 +104,7 @@ def write_results(
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": versions(*packages),
         "load_average": load,
+        "host_memory": dict(HOST_MEMORY),
         "rows": rows,
         "timings": timings,
         **(extra or {}),

@@ -1,5 +1,6 @@
 """The `sciml` command: `sciml demo`, and one subcommand per module in
-`sciml/_commands/`."""
+`sciml/_commands/`. Every command first calls `sciml.training.reuse_host_memory()`
+(XLA:CPU's buffers then reuse warm pages instead of page-faulting fresh ones)."""
 
 import argparse
 import importlib
@@ -28,6 +29,10 @@ def main(argv=None) -> int:
     if rest and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.passed_on = rest
+    # before the command's first JAX computation, as the setting needs
+    from sciml.training import reuse_host_memory
+
+    reuse_host_memory()
     return args.func(args)
 
 

@@ -1,5 +1,6 @@
 """Training: a compiled step, the `fit` loop, validation, checkpoints, logs, model
-files, per-channel normalisation and parameter counts.
+files, per-channel normalisation, parameter counts, and the host-memory setting
+that keeps XLA:CPU off fresh pages.
 
 Generic over any equinox module: nothing here imports sciml's model code. A loss is
 a plain function `loss_fn(model, batch, key) -> (scalar_loss, metrics_dict)`; the
@@ -13,6 +14,7 @@ from ._fit import (
     NonFiniteLossError as NonFiniteLossError,
     fit as fit,
 )
+from ._host_memory import reuse_host_memory as reuse_host_memory
 from ._normalise import Normalised as Normalised, Normaliser as Normaliser
 from ._serialise import (
     load_model as load_model,
@@ -41,6 +43,7 @@ __all__ = [
     "make_step",
     "trainable_only",
     "model_spec",
+    "reuse_host_memory",
     "save_model",
     "summary",
 ]
