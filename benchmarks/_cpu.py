@@ -8,11 +8,15 @@ benchmark calls `tune_cpu()` before its first JAX computation (XLA reads its fla
 then) and records what it did; every model in that run gets the same setting, so
 the ratios it reports stay like for like.
 
-`tune_cpu()` also calls `sciml.training.reuse_host_memory()` (glibc keeps freed
-memory, so XLA:CPU's per-execution buffers stop page-faulting fresh pages: an FNO
-step at batch 100 to 200 ran 2.4x to 2.6x faster on the 2-core EPYC). It acts on
-the whole process, so the PyTorch peers in the same run get it too; `HOST_MEMORY`
-holds what it set, and `benchmarks._results.write_results` records it.
+`tune_cpu(host_memory=True)` also calls `sciml.training.reuse_host_memory()`
+(glibc keeps freed memory, so XLA:CPU's per-execution buffers stop page-faulting
+fresh pages: an FNO step at batch 100 to 200 ran 2.4x to 2.6x faster on the 2-core
+EPYC). Only benchmarks that run JAX alone ask for it: with PyTorch loaded in the
+same process the setting made our 1-D autoregressive FNO step 3.9x slower (0.57 to
+2.23 s, measured; 0.35 s with it and no PyTorch), so a benchmark with
+the PyTorch peers in its process keeps glibc's defaults for both sides.
+`HOST_MEMORY` holds what was set, and `benchmarks._results.write_results` records
+it.
 """
 
 import importlib.metadata as md
@@ -23,15 +27,16 @@ HOST_MEMORY: dict = {}
 """The glibc settings `tune_cpu` applied (empty until it runs, or off glibc)."""
 
 
-def tune_cpu() -> str | None:
+def tune_cpu(host_memory: bool = False) -> str | None:
     """Set `XLA_FLAGS` to `FLAG` if nothing set it, the jaxlib is the 0.10 series
     (where it was measured; an unknown flag aborts XLA) and no GPU plugin is
-    installed; and keep freed host memory (`sciml.training.reuse_host_memory`,
-    before the first JAX computation, as it needs). Returns the `XLA_FLAGS` the run
-    uses."""
-    from sciml.training import reuse_host_memory
+    installed; with `host_memory`, keep freed host memory
+    (`sciml.training.reuse_host_memory`, before the first JAX computation, as it
+    needs). Returns the `XLA_FLAGS` the run uses."""
+    if host_memory:
+        from sciml.training import reuse_host_memory
 
-    HOST_MEMORY.update(reuse_host_memory() or {})
+        HOST_MEMORY.update(reuse_host_memory() or {})
     if "XLA_FLAGS" in os.environ:
         return os.environ["XLA_FLAGS"]
     names = {(d.metadata["Name"] or "").lower() for d in md.distributions()}
