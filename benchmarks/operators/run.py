@@ -1,6 +1,6 @@
 """Our FNO and U-Net against the PyTorch FNOs and U-Net on the CPU (or a GPU):
 training step and full autoregressive rollout, the same shapes and (near) the
-same parameter counts, in one process, interleaved (issue 12 §1).
+same parameter counts, interleaved (issue 12 §1).
 
     .peers/pinn-venv/bin/python -m benchmarks.operators.run --scale quick
 
@@ -27,6 +27,13 @@ same parameter counts, in one process, interleaved (issue 12 §1).
 - **Step**: forward over `unroll` frames (PDEBench's sliding window of `frames`
   input frames when `unroll > 1`), MSE, backward, Adam; random data of the right
   shapes (speed does not depend on the values).
+- **Processes**: ours run in one worker process, the PyTorch peers in another
+  (`_worker.py`); the parent sends each its turns. Neither library's threads or
+  allocator then reach the other's timings: in one shared process,
+  `sciml.training.reuse_host_memory` made our `1d-ar` step 3.9x slower while it
+  sped up PyTorch's 2-D steps. `--host-memory default|reuse` sets glibc's malloc
+  in both workers alike (its defaults, or `reuse_host_memory()`); the results
+  record it, and the table shows the latest run of each.
 - **Timing**: after a warm-up on the exact shapes, `rounds` rounds; each round
   times `reps` steps of every side in turn (the order rotates per round); the
   median over rounds. Torch runs on the faster of 1 and all cores (probed per
@@ -37,11 +44,12 @@ Results: `benchmarks/operators/results/<scale>-<device>/`.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import statistics
+import subprocess
 import sys
-import time
 
 from benchmarks._cpu import tune_cpu
 from benchmarks._results import write_results
@@ -106,73 +114,65 @@ def load_average() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def _timed(fn, reps: int, sync) -> float:
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        out = fn()
-    sync(out)
-    return (time.perf_counter() - t0) / reps
+class Worker:
+    """A side's process (`_worker.py`): JSON commands in, JSON answers out."""
 
+    def __init__(self, kind: str, host_memory: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.operators._worker", kind,
+             "--host-memory", host_memory],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=pathlib.Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+        self.hello = self._read()
 
-def run_config(name: str, cfg: dict, scale: dict, torch) -> tuple[list, dict]:
-    import jax
-
-    from . import _ours, _torch
-
-    runners, compile_s, params = {}, {}, {}
-    names = sides(cfg)
-    for side in names:
-        t0 = time.perf_counter()
-        if side.startswith("sciml"):
-            transform = "fft" if side.endswith("(fft)") else "auto"
-            model, step, state, batch = _ours.build(
-                cfg, transform=transform, bare=side.endswith("(base)")
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                f"benchmarks/operators: a worker died ({self.proc.args})"
             )
-            holder = {"state": state}
+        return json.loads(line)
 
-            def run(step=step, batch=batch, holder=holder):
-                holder["state"], loss, _ = step(batch, holder["state"])
-                return loss
+    def ask(self, **msg) -> dict:
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
 
-            jax.block_until_ready(run())
-            params[side] = _ours.n_params(model)
-            roll = None
-            if cfg["rollout_steps"]:
-                fn = _ours.rollout_fn(cfg)
-                x0 = batch[:2] if cfg.get("model") == "cape" else batch[0]
+    def close(self) -> None:
+        self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+        self.proc.stdin.close()
+        self.proc.wait()
 
-                def roll(fn=fn, x0=x0, holder=holder):
-                    return fn(holder["state"].model, x0)
 
-                jax.block_until_ready(roll())
-            runners[side] = (run, roll, jax.block_until_ready)
-        else:
-            kind = "pdebench" if side == "PDEBench" else "neuralop"
-            peer_cfg = cfg
-            if cfg.get("model") == "cape":  # the peer is the bare base model
-                peer_cfg = {**cfg, "model": cfg["base"]}
-            _, step, roll, params[side] = _torch.build(torch, kind, peer_cfg)
-            step()
-            runners[side] = (step, roll if cfg["rollout_steps"] else None, lambda o: o)
-        compile_s[side] = time.perf_counter() - t0
-    # torch threads: the faster of 1 and all cores, on a few steps
-    threads = {}
-    for n in sorted({1, len(os.sched_getaffinity(0))}):
-        torch.set_num_threads(n)
-        threads[n] = min(
-            _timed(runners["PDEBench"][0], 2, lambda o: o) for _ in range(2)
-        )
-    torch.set_num_threads(min(threads, key=threads.get))
-    chosen = torch.get_num_threads()
+def run_config(name: str, cfg: dict, scale: dict, workers: dict) -> tuple[list, dict]:
+    compile_s, params = {}, {}
+    names = sides(cfg)
+    owner = {s: workers["jax" if s.startswith("sciml") else "torch"] for s in names}
+    for side in names:
+        built = owner[side].ask(cmd="build", config=name, side=side)
+        compile_s[side], params[side] = built["first_s"], built["params"]
+    # torch threads: the faster of 1 and all cores, on a few of PDEBench's steps
+    probe = workers["torch"].ask(cmd="threads", config=name, side="PDEBench")
+    chosen, threads = probe["threads"], probe["probe_s"]
     steps = {s: [] for s in names}
-    rolls = {s: [] for s in names if runners[s][1] is not None}
+    rolls = {s: [] for s in names} if cfg["rollout_steps"] else {}
     for r in range(scale["rounds"]):
         order = names[r % len(names) :] + names[: r % len(names)]
         for side in order:
-            run, roll, sync = runners[side]
-            steps[side].append(_timed(run, scale["reps"], sync))
-            if roll is not None:
-                rolls[side].append(_timed(roll, max(scale["reps"] // 2, 1), sync))
+            ask = owner[side].ask
+            steps[side].append(
+                ask(
+                    cmd="time", config=name, side=side, what="step", reps=scale["reps"]
+                )["s"]
+            )
+            if side in rolls:
+                reps = max(scale["reps"] // 2, 1)
+                rolls[side].append(
+                    ask(cmd="time", config=name, side=side, what="rollout", reps=reps)[
+                        "s"
+                    ]
+                )
     load = load_average()
     med = {s: statistics.median(v) for s, v in steps.items()}
     print(f"{name} ({cfg['label']}), load {load}, torch threads {chosen}:", flush=True)
@@ -224,24 +224,34 @@ def main(argv=None) -> pathlib.Path:
     parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
     parser.add_argument("--configs", nargs="*", choices=list(CONFIGS), default=None)
     parser.add_argument("--out-dir", default=None)
+    parser.add_argument(
+        "--host-memory",
+        choices=("default", "reuse"),
+        default="default",
+        help="glibc's malloc in both worker processes: its defaults, or "
+        "sciml.training.reuse_host_memory()",
+    )
     args = parser.parse_args(argv)
-    flags = tune_cpu()
-    import jax
-    import torch
-
+    flags = tune_cpu()  # the workers inherit XLA_FLAGS
     scale = SCALES[args.scale]
     names = args.configs or list(scale["configs"])
     before = load_average()
+    workers = {k: Worker(k, args.host_memory) for k in ("jax", "torch")}
     print(
         f"load average {before}; {len(os.sched_getaffinity(0))} cores; torch "
-        f"{torch.__version__}; jax {jax.__version__} {jax.devices()}; "
-        f"XLA_FLAGS={flags!r}",
+        f"{workers['torch'].hello['torch']}; jax {workers['jax'].hello['jax']} "
+        f"{workers['jax'].hello['devices']}; XLA_FLAGS={flags!r}; host memory "
+        f"{args.host_memory}",
         flush=True,
     )
     timings = []
-    for name in names:
-        t, _ = run_config(name, CONFIGS[name], scale, torch)
-        timings += t
+    try:
+        for name in names:
+            t, _ = run_config(name, CONFIGS[name], scale, workers)
+            timings += t
+    finally:
+        for w in workers.values():
+            w.close()
     path = write_results(
         "operators",
         args.scale,
@@ -252,6 +262,8 @@ def main(argv=None) -> pathlib.Path:
             "xla_flags": flags,
             "load_average_start": before,
             "cores": len(os.sched_getaffinity(0)),
+            "host_memory_mode": args.host_memory,
+            "workers": {k: w.hello for k, w in workers.items()},
         },
         packages=("torch", "neuraloperator", "optax", "equinox"),
         out_dir=args.out_dir,
