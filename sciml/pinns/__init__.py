@@ -41,6 +41,15 @@ from ._grid import (
     GridPINNLoss as GridPINNLoss,
     grid_residual as grid_residual,
 )
+from ._hard_constraint import (
+    CONSTRAINT_SOLVERS as CONSTRAINT_SOLVERS,
+    AbstractConstraint as AbstractConstraint,
+    ConstraintInfo as ConstraintInfo,
+    HardConstraint as HardConstraint,
+    HardConstraintMoE as HardConstraintMoE,
+    HardConstraintOutput as HardConstraintOutput,
+    affine_values as affine_values,
+)
 from ._loss import PINNLoss as PINNLoss
 from ._mlp_pinn import MLPPINN as MLPPINN
 from ._operator_loss import OperatorPINNLoss as OperatorPINNLoss
@@ -54,6 +63,13 @@ from ._sampling import (
 from ._separable_pig import SeparablePIG as SeparablePIG
 
 __all__ = [
+    "CONSTRAINT_SOLVERS",
+    "AbstractConstraint",
+    "ConstraintInfo",
+    "HardConstraint",
+    "HardConstraintMoE",
+    "HardConstraintOutput",
+    "affine_values",
     "AbstractCondition",
     "AbstractPDEProblem",
     "Box",
