@@ -11,10 +11,11 @@ the ratios it reports stay like for like.
 `tune_cpu(host_memory=True)` also calls `sciml.training.reuse_host_memory()`
 (glibc keeps freed memory, so XLA:CPU's per-execution buffers stop page-faulting
 fresh pages: an FNO step at batch 100 to 200 ran 2.4x to 2.6x faster on the 2-core
-EPYC). Only benchmarks that run JAX alone ask for it: with PyTorch loaded in the
-same process the setting made our 1-D autoregressive FNO step 3.9x slower (0.57 to
-2.23 s, measured; 0.35 s with it and no PyTorch), so a benchmark with
-the PyTorch peers in its process keeps glibc's defaults for both sides.
+EPYC), but not always: with PyTorch loaded in the same process it made our 1-D
+autoregressive FNO step 3.9x slower (0.57 to 2.23 s, measured), and in a worker
+process that had run other shapes first 1.4x slower (0.74 to 1.07 s). No
+benchmark asks for it by default; `benchmarks/operators --host-memory reuse` runs
+both of its processes with it.
 `HOST_MEMORY` holds what was set, and `benchmarks._results.write_results` records
 it.
 """

@@ -1,6 +1,5 @@
 """The `sciml` command: `sciml demo`, and one subcommand per module in
-`sciml/_commands/`. Every command first calls `sciml.training.reuse_host_memory()`
-(XLA:CPU's buffers then reuse warm pages instead of page-faulting fresh ones)."""
+`sciml/_commands/`."""
 
 import argparse
 import importlib
@@ -29,10 +28,6 @@ def main(argv=None) -> int:
     if rest and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.passed_on = rest
-    # before the command's first JAX computation, as the setting needs
-    from sciml.training import reuse_host_memory
-
-    reuse_host_memory()
     return args.func(args)
 
 

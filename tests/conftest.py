@@ -5,12 +5,6 @@ import itertools
 import jax
 import pytest
 
-from sciml.training import reuse_host_memory
-
-# before the first JAX computation, as in the `sciml` command: XLA:CPU's buffers
-# then reuse warm pages instead of page-faulting fresh ones
-reuse_host_memory()
-
 
 @pytest.fixture
 def getkey():

@@ -516,7 +516,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="reuse generated files here")
     parser.add_argument("--out-dir", default=None)
     args = parser.parse_args(argv)
-    xla_flags = tune_cpu(host_memory=True)  # JAX alone in this process
+    xla_flags = tune_cpu()
     cfg = SCALES[args.scale]
     seeds = args.seeds or cfg["seeds"]
     rows, timings = [], []

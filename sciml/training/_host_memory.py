@@ -48,10 +48,12 @@ def reuse_host_memory() -> dict[str, int] | None:
     it once, early: before the first JAX computation is best, since arenas that
     threads already hold keep their limits.
 
-    Not in a process that has loaded PyTorch: there, measured, our 1-D
-    autoregressive FNO training step (benchmarks/operators `1d-ar`) went from 0.57
-    to 2.23 s with the setting (and from 0.69 to 0.35 s in a process without
-    PyTorch).
+    Measure before you keep it: it does not always pay. The 1-D autoregressive
+    FNO training step (benchmarks/operators `1d-ar`) went from 0.69 to 0.35 s with
+    it in a fresh process, but from 0.57 to 2.23 s in a process that had loaded
+    PyTorch, and from 0.74 to 1.07 s in one that had first run other shapes (the
+    kept heap fragments, and large blocks again land on fresh pages). sciml never
+    calls it for you.
 
     The same settings from the shell, for any program:
     `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.arena_max=1`.
