@@ -52,10 +52,10 @@ def reuse_host_memory() -> dict[str, int] | None:
     FNO training step (benchmarks/operators `1d-ar`) went from 0.69 to 0.35 s with
     it in a fresh process, but from 0.57 to 2.23 s in a process that had loaded
     PyTorch, and from 0.74 to 1.07 s in one that had first run other shapes (the
-    kept heap fragments, and large blocks again land on fresh pages). The whole
-    `benchmarks/cape --scale quick` run, dozens of models and shapes in one
-    process, took 390 s without it and about 830 s with it (the same settings, a
-    commit apart). sciml never calls it for you.
+    kept heap fragments, and large blocks again land on fresh pages). In
+    `benchmarks/cape --scale quick`, dozens of models and shapes in one process,
+    the same models trained about 2x slower with it (the advection FNO 16 against
+    8 s, the U-Net 36 against 18 s; a 40-step FNO rollout 0.37 against 0.12 s). sciml never calls it for you.
 
     The same settings from the shell, for any program:
     `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.arena_max=1`.
