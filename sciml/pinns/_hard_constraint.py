@@ -135,8 +135,28 @@ def from_blocks(x: Array, experts: tuple[int, ...], grid: tuple[int, ...]) -> Ar
     return jnp.transpose(x, order).reshape(*grid, *rest)
 
 
-class _AbstractHardConstraint(eqx.Module):
-    """The layer behind `HardConstraint` (one expert) and `HardConstraintMoE`."""
+class HardConstraintMoE(eqx.Module):
+    r"""The hard constraint as a mixture of experts (PI-HC-MoE): the grid is cut
+    into `experts[i]` equal blocks along axis `i`; expert $k$ samples `points`
+    points in its block $\Omega_k$ and solves its own coefficients $c_k^*$ against
+    the shared basis; $u = \sum_k \mathbf{1}_{\Omega_k} \Phi_\theta c_k^*$.
+    `HardConstraint` is its one-expert case.
+
+    Every expert's problem also gets the constraint's `shared` rows whole (the
+    global initial and boundary rows, as the official code does). The blocks are
+    concatenated: continuity across interfaces is not enforced (`interface_jump`
+    measures it). All experts run in one `vmap`; with a `mesh` that has an axis
+    named `"expert"`, the expert axis is sharded over its devices by a sharding
+    constraint (`NamedSharding`, under `jit`; the mesh's axes are taken as
+    `Auto`; the device count must divide the number of experts).
+
+    **Arguments:** as `HardConstraint`, plus
+
+    - `experts`: the per-axis expert counts, e.g. `(1, 4)`; each must divide its
+      grid axis.
+    - `mesh`: a `jax.sharding.Mesh` with an `"expert"` axis, or `None` (one
+      device).
+    """
 
     basis: Callable
     constraint: AbstractConstraint
@@ -150,21 +170,21 @@ class _AbstractHardConstraint(eqx.Module):
     c0: float = eqx.field(static=True)
     mesh: Any = eqx.field(static=True)
 
-    def _setup(
+    def __init__(
         self,
-        owner,
-        basis,
-        constraint,
-        grid,
-        experts,
-        points,
-        solver,
-        rtol,
-        atol,
-        max_steps,
-        c0,
-        mesh,
+        basis: Callable,
+        constraint: AbstractConstraint,
+        grid: Sequence[int],
+        experts: Sequence[int],
+        points: int,
+        solver: str = "levenberg_marquardt",
+        rtol: float = 1e-4,
+        atol: float = 1e-4,
+        max_steps: int = 100,
+        c0: float = 1.0,
+        mesh: Any = None,
     ):
+        owner = type(self).__name__
         self.basis = basis
         if not isinstance(constraint, AbstractConstraint):
             raise TypeError(
@@ -186,7 +206,7 @@ class _AbstractHardConstraint(eqx.Module):
                 f"not divide {self.grid} (axis of {bad[0][0]} points in {bad[0][1]} "
                 "blocks). Choose counts that divide every axis."
             )
-        block = math.prod(n // k for n, k in zip(self.grid, self.experts, strict=True))
+        block = self.block_size
         self.points = integer("points", points, minimum=1, owner=owner)
         if self.points > block:
             raise ValueError(
@@ -197,7 +217,7 @@ class _AbstractHardConstraint(eqx.Module):
         self.solver = choice("solver", solver, CONSTRAINT_SOLVERS, owner=owner)
         self.rtol, self.atol, self.c0 = float(rtol), float(atol), float(c0)
         self.max_steps = integer("max_steps", max_steps, minimum=1, owner=owner)
-        n_experts = math.prod(self.experts)
+        n_experts = self.n_experts
         if mesh is not None:
             if "expert" not in mesh.axis_names:
                 raise ValueError(
@@ -216,16 +236,22 @@ class _AbstractHardConstraint(eqx.Module):
         self.mesh = mesh
 
     @property
+    def block_size(self) -> int:
+        """The grid points of one expert's block."""
+        return math.prod(n // k for n, k in zip(self.grid, self.experts, strict=True))
+
+    @property
     def n_experts(self) -> int:
         """The number $K$ of experts (1 for `HardConstraint`)."""
         return math.prod(self.experts)
 
     def _sample(self, key: PRNGKeyArray) -> Array:
         """`points` distinct point indices in each expert's block: `(K, m)`."""
-        block = math.prod(n // k for n, k in zip(self.grid, self.experts, strict=True))
         keys = jax.random.split(key, self.n_experts)
         return jax.vmap(
-            lambda k: jax.random.choice(k, block, (self.points,), replace=False)
+            lambda k: jax.random.choice(
+                k, self.block_size, (self.points,), replace=False
+            )
         )(keys)
 
     def _shard(self, x: Array) -> Array:
@@ -350,7 +376,7 @@ def _jump_sq(near, dc, axis, experts, grid):
     return jnp.mean(jnp.sum(near * dc_cells, axis=-1) ** 2)
 
 
-class HardConstraint(_AbstractHardConstraint):
+class HardConstraint(HardConstraintMoE):
     r"""The single hard-constraint layer (PI-HC): $u = \Phi_\theta c^*$ with
     $c^* = \arg\min_c \tfrac12\lVert r(c; \Phi_\theta)\rVert^2$ over `points`
     points sampled on the whole grid, solved by Levenberg-Marquardt (or
@@ -387,69 +413,7 @@ class HardConstraint(_AbstractHardConstraint):
         c0: float = 1.0,
     ):
         grid = integers("grid", grid, owner="HardConstraint")
-        self._setup(
-            "HardConstraint",
-            basis,
-            constraint,
-            grid,
-            (1,) * len(grid),
-            points,
-            solver,
-            rtol,
-            atol,
-            max_steps,
-            c0,
-            None,
-        )
-
-
-class HardConstraintMoE(_AbstractHardConstraint):
-    r"""The hard constraint as a mixture of experts (PI-HC-MoE): the grid is cut
-    into `experts[i]` equal blocks along axis `i`; expert $k$ samples `points`
-    points in its block $\Omega_k$ and solves its own coefficients $c_k^*$ against
-    the shared basis; $u = \sum_k \mathbf{1}_{\Omega_k} \Phi_\theta c_k^*$.
-
-    Every expert's problem also gets the constraint's `shared` rows whole (the
-    global initial and boundary rows, as the official code does). The blocks are
-    concatenated: continuity across interfaces is not enforced (`interface_jump`
-    measures it). All experts run in one `vmap`; with a `mesh` that has an axis
-    named `"expert"`, the expert axis is sharded over its devices by a sharding
-    constraint (`NamedSharding`, under `jit`; the mesh's axes are taken as
-    `Auto`; the device count must divide the number of experts).
-
-    **Arguments:** as `HardConstraint`, plus
-
-    - `experts`: the per-axis expert counts, e.g. `(1, 4)`; each must divide its
-      grid axis.
-    - `mesh`: a `jax.sharding.Mesh` with an `"expert"` axis, or `None` (one
-      device).
-    """
-
-    def __init__(
-        self,
-        basis: Callable,
-        constraint: AbstractConstraint,
-        grid: Sequence[int],
-        experts: Sequence[int],
-        points: int,
-        solver: str = "levenberg_marquardt",
-        rtol: float = 1e-4,
-        atol: float = 1e-4,
-        max_steps: int = 100,
-        c0: float = 1.0,
-        mesh: Any = None,
-    ):
-        self._setup(
-            "HardConstraintMoE",
-            basis,
-            constraint,
-            grid,
-            experts,
-            points,
-            solver,
-            rtol,
-            atol,
-            max_steps,
-            c0,
-            mesh,
+        experts = (1,) * len(grid)
+        super().__init__(
+            basis, constraint, grid, experts, points, solver, rtol, atol, max_steps, c0
         )
