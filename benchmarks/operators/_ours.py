@@ -131,10 +131,3 @@ def rollout_fn(cfg: dict):
     if cfg.get("model") == "unet":
         return jax.jit(lambda model, x: jax.vmap(lambda u: rollout(model, u, n))(x))
     return jax.jit(lambda model, x: jax.vmap(lambda u: window_rollout(model, u, n))(x))
-
-
-def n_params(model) -> int:
-    import equinox as eqx
-
-    leaves = jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))
-    return int(sum(a.size for a in leaves))

@@ -34,6 +34,8 @@ def _jax_side(cfg: dict, side: str):
     """(step, rollout or None, sync, n_params) for one of our sides."""
     import jax
 
+    from sciml.training import count_parameters
+
     from . import _ours
 
     transform = "fft" if side.endswith("(fft)") else "auto"
@@ -54,7 +56,7 @@ def _jax_side(cfg: dict, side: str):
         def roll():
             return fn(holder["state"].model, x0)
 
-    return run, roll, jax.block_until_ready, _ours.n_params(model)
+    return run, roll, jax.block_until_ready, count_parameters(model)
 
 
 def _torch_side(torch, cfg: dict, side: str):
