@@ -296,7 +296,7 @@ def _where_guard_step(loss_fn, optimizer, scalar_check=False):
             training.TrainState(
                 model=eqx.combine(params_out, static), opt_state=opt_out,
                 step=state.step + ok.astype(state.step.dtype), key=state.key,
-                bad_step=bad.astype(jnp.int32),
+                bad_step=bad.astype(jnp.int32), skipped=state.skipped,
             ),
             loss,
             metrics,
@@ -319,6 +319,7 @@ def _guardless_step(loss_fn, optimizer):
             training.TrainState(
                 model=eqx.combine(new, static), opt_state=opt_state,
                 step=state.step + 1, key=state.key, bad_step=state.bad_step,
+                skipped=state.skipped,
             ),
             loss,
             metrics,

@@ -22,6 +22,7 @@ from ._serialise import (
     save_model as save_model,
 )
 from ._step import (
+    NON_FINITE_POLICIES as NON_FINITE_POLICIES,
     TrainState as TrainState,
     init_train_state as init_train_state,
     make_step as make_step,
@@ -32,6 +33,7 @@ from ._summary import count_parameters as count_parameters, summary as summary
 __all__ = [
     "Checkpoints",
     "FitResult",
+    "NON_FINITE_POLICIES",
     "NonFiniteLossError",
     "Normalised",
     "Normaliser",

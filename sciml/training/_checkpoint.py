@@ -22,7 +22,9 @@ from ._step import TrainState
 from ._validate import Best
 
 _FORMAT = "sciml-train-state"
-_FORMAT_VERSION = 1
+# 2 adds `skipped` and `bad_step` to the metadata; a version-1 checkpoint restores
+# with `skipped = 0` and `bad_step = -1`.
+_FORMAT_VERSION = 2
 
 
 def _is_key(x: Any) -> bool:
@@ -97,7 +99,9 @@ class Checkpoints:
 
         **Arguments:**
 
-        - `state`: a finite train state; the caller checks `bad_step`.
+        - `state`: a finite train state; the caller checks `bad_step` (under the
+            `"skip"` policy a state with `bad_step >= 0` is finite too: its
+            `bad_step` and `skipped` are stored with it).
         - `best`: the best-on-validation model so far, as `(model, step,
             val_loss)` with `model` of the same structure as `state.model`, or
             `None` (nothing is stored).
@@ -112,6 +116,8 @@ class Checkpoints:
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
             "step": step,
+            "skipped": int(state.skipped),
+            "bad_step": int(state.bad_step),
             "key_impl": str(jax.random.key_impl(state.key)),
             "leaves": [_leaf_spec(x) for x in leaves],
             "sciml_version": sciml.__version__,
@@ -148,7 +154,8 @@ class Checkpoints:
 
         **Returns:**
 
-        The restored `TrainState`, with `bad_step = -1`.
+        The restored `TrainState`, with `bad_step` and `skipped` as saved (`-1`
+        and `0` unless a `"skip"` run skipped steps before it).
         """
         return self.restore_with_best(template, step)[0]
 
@@ -164,9 +171,9 @@ class Checkpoints:
 
         **Returns:**
 
-        `(state, best)`: the restored `TrainState` (with `bad_step = -1`) and
-        `best = (model, step, val_loss)`, or `None` if the checkpoint holds no
-        best model.
+        `(state, best)`: the restored `TrainState` (`bad_step` and `skipped` as
+        saved) and `best = (model, step, val_loss)`, or `None` if the checkpoint
+        holds no best model.
         """
         if step is None:
             step = self.latest_step()
@@ -207,7 +214,8 @@ class Checkpoints:
             opt_state=opt_state,
             step=jnp.asarray(meta["step"], dtype=jnp.int32),
             key=key,
-            bad_step=jnp.asarray(-1, dtype=jnp.int32),
+            bad_step=jnp.asarray(meta.get("bad_step", -1), dtype=jnp.int32),
+            skipped=jnp.asarray(meta.get("skipped", 0), dtype=jnp.int32),
         )
         return state, self._best(meta, arrays, template.model, step)
 

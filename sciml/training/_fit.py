@@ -11,23 +11,31 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from jaxtyping import PyTree
 from tqdm.auto import tqdm
 
-from .._checks import boolean, integer
+from .._checks import boolean, choice, integer
 from ._batches import _batch_source, _check_batch, _describe_leaves, _signature
 from ._checkpoint import Checkpoints
 from ._log import MetricsLog, Progress, logger
 from ._serialise import save_model
-from ._step import LossFn, TrainState, _make_step, init_train_state
+from ._step import (
+    NON_FINITE_POLICIES,
+    LossFn,
+    TrainState,
+    _make_step,
+    init_train_state,
+)
 from ._summary import summary
 from ._validate import BEST_MODEL_FILE, Best, Validator
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss or a gradient became NaN/inf during `fit`.
+    """The loss or a gradient became NaN/inf during `fit` (with
+    `on_non_finite="stop"`, the default).
 
     **Arguments:**
 
@@ -118,7 +126,8 @@ def _non_finite_error(
         f"The {what} became non-finite at step {bad}; that update and all later "
         f"ones were skipped. {kept} Fix: lower the learning rate, clip gradients "
         f"(e.g. `optax.clip_by_global_norm`), or check the batch of step {bad} "
-        f"for NaN/inf.",
+        f"for NaN/inf; to skip such steps and train on, pass "
+        f'`on_non_finite="skip"`.',
         step=bad,
         checkpoint=checkpoint,
         state=state,
@@ -164,20 +173,33 @@ def _setup_run(
     return state, start, best
 
 
+def _mean(values: list) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
 def _record(
-    done: int, n: int, losses: list, metrics: list, begin: float, last: float
+    done: int,
+    n: int,
+    losses: list,
+    metrics: list,
+    begin: float,
+    last: float,
+    finite_only: bool = False,
 ) -> dict:
     """The log record of the `n` steps up to `done`, timed from `begin` (the start
-    of the call) and `last` (the previous record)."""
+    of the call) and `last` (the previous record). `finite_only`: the means are over
+    the steps whose loss is finite (NaN if there are none)."""
     host_losses, host_metrics = jax.device_get((losses, metrics))
     now = time.perf_counter()  # after the transfer, which waits for the steps
+    names = host_metrics[0] if host_metrics else {}
+    if finite_only:
+        kept = [i for i, loss in enumerate(host_losses) if np.isfinite(loss)]
+        host_losses = [host_losses[i] for i in kept]
+        host_metrics = [host_metrics[i] for i in kept]
     return {
         "step": done,
-        "loss": float(np.mean(host_losses)),
-        "metrics": {
-            k: float(np.mean([m[k] for m in host_metrics]))
-            for k in (host_metrics[0] if host_metrics else {})
-        },
+        "loss": _mean(host_losses),
+        "metrics": {k: _mean([m[k] for m in host_metrics]) for k in names},
         "steps_per_s": n / max(now - last, 1e-12),
         "elapsed_s": now - begin,
         "time": time.time(),
@@ -202,6 +224,7 @@ def fit(
     validate_every: int | None = None,
     return_best: bool = False,
     trainable: Any = None,
+    on_non_finite: str = "stop",
 ) -> FitResult:
     """Train an equinox model with optax: one compiled step, logs, checkpoints.
 
@@ -230,8 +253,9 @@ def fit(
     - `run_dir/metrics.jsonl` gets one JSON line each `log_every` steps, each
         validation and at the end: `step`, `loss` (mean over the interval),
         `metrics` (means of the loss function's metrics), `steps_per_s`,
-        `elapsed_s` (since this call started), `time` (Unix time), and at
-        validation steps `val_loss` and `val_metrics`. A resumed run drops lines
+        `elapsed_s` (since this call started), `time` (Unix time), at
+        validation steps `val_loss` and `val_metrics`, and with
+        `on_non_finite="skip"` `skipped_steps`. A resumed run drops lines
         written after the checkpoint it resumes from and appends.
     - `run_dir/checkpoints/<step>` holds orbax checkpoints every
         `checkpoint_every` steps and at the end; the last `keep` are kept. Each is
@@ -245,10 +269,24 @@ def fit(
         [`sciml.training.load_model`][]) is rewritten whenever the validation
         loss improves, and `run_dir/best.json` says its `step` and `val_loss`.
 
-    NaN guard: a step with a non-finite loss or gradient is skipped inside the
-    compiled step. The host checks at each log, checkpoint and at the end, and
-    raises [`sciml.training.NonFiniteLossError`][] naming the step; no checkpoint
-    of a state after that step is written.
+    NaN guard: a step with a non-finite loss or gradient is never applied (the
+    parameters and optimizer state stay bitwise as they were; see
+    [`sciml.training.make_step`][]). Then, by `on_non_finite`:
+
+    - `"stop"` (the default): every later step is a no-op too. The host checks at
+        each log, checkpoint and at the end, and raises
+        [`sciml.training.NonFiniteLossError`][] naming the first bad step; no
+        checkpoint of a state after that step is written.
+    - `"skip"`: training goes on with the next batch and key; the skipped steps
+        are counted in `state.skipped`. Every log record then also carries
+        `skipped_steps`, the count so far, and a warning on the `sciml.training`
+        logger names the count whenever it grew in the interval. The record's
+        `loss` and `metrics` are the means over the interval's steps whose loss
+        is finite (a NaN or inf loss is left out, not averaged in; a step
+        skipped for a non-finite gradient alone still counts its finite loss),
+        and `null` in `metrics.jsonl` if no loss of the interval was finite.
+        Checkpoints keep the count and `bad_step`, so a resumed run is
+        bit-identical to an uninterrupted one.
 
     **Arguments:**
 
@@ -284,6 +322,9 @@ def fit(
         fine-tunes (`None`: every inexact array; a filter spec such as
         [`sciml.training.trainable_only`][] makes). The others stay bitwise
         unchanged, whatever the optimizer does (weight decay included).
+    - `on_non_finite`: what a step with a non-finite loss or gradient does,
+        `"stop"` (raise at the next log) or `"skip"` (skip it, count it and train
+        on); see the NaN guard above and [`sciml.training.NON_FINITE_POLICIES`][].
 
     **Returns:**
 
@@ -298,6 +339,10 @@ def fit(
     resume = boolean("resume", resume, owner="fit")
     progress = boolean("progress", progress, owner="fit")
     return_best = boolean("return_best", return_best, owner="fit")
+    on_non_finite = choice(
+        "on_non_finite", on_non_finite, NON_FINITE_POLICIES, owner="fit"
+    )
+    skip = on_non_finite == "skip"
     if validate_every is not None:
         validate_every = integer(
             "validate_every", validate_every, minimum=1, owner="fit"
@@ -346,6 +391,21 @@ def fit(
         metrics_log = MetricsLog(
             run_path / "metrics.jsonl", resume_step=start if start > 0 else None
         )
+    skipped_before = int(state.skipped)
+    if not skip and int(state.bad_step) >= 0:
+        # A checkpoint of a "skip" run resumed under "stop": the steps skipped
+        # before stay counted, and the guard watches the steps from here on.
+        logger.info(
+            "fit: the checkpoint at step %d comes from an on_non_finite='skip' run "
+            "that skipped %d step(s), the first at step %d; with 'stop' the next "
+            "non-finite step stops the run.",
+            start,
+            skipped_before,
+            int(state.bad_step),
+        )
+        state = eqx.tree_at(
+            lambda s: s.bad_step, state, jnp.asarray(-1, dtype=jnp.int32)
+        )
     if validator is not None:
         validator.start(state.key, best)
     if progress:  # printed above the bar, as the peers' trainers do
@@ -353,7 +413,9 @@ def fit(
     else:
         logger.info("fit: %s", summary(state.model))
 
-    step_fn, traced = _make_step(loss_fn, optimizer, trainable)
+    step_fn, traced = _make_step(
+        loss_fn, optimizer, trainable, on_non_finite, owner="fit"
+    )
     history: list[dict[str, Any]] = []
     last_checkpoint = None
     if ckpts is not None and start > 0:
@@ -385,11 +447,28 @@ def fit(
             )
             if not (do_log or do_ckpt):
                 continue
-            if int(state.bad_step) >= 0:
+            if not skip and int(state.bad_step) >= 0:
                 raise _non_finite_error(state, losses, interval_start, ckpts)
             if do_log:
                 n = done - interval_start
-                record = _record(done, n, losses, metric_values, t_begin, t_last)
+                record = _record(
+                    done, n, losses, metric_values, t_begin, t_last, finite_only=skip
+                )
+                if skip:
+                    skipped_now = int(state.skipped)
+                    record["skipped_steps"] = skipped_now
+                    if skipped_now > skipped_before:
+                        logger.warning(
+                            "fit: skipped %d step(s) with a non-finite loss or "
+                            "gradient in steps %d-%d (%d in all so far, the first "
+                            "at step %d); their updates were not applied.",
+                            skipped_now - skipped_before,
+                            interval_start,
+                            done - 1,
+                            skipped_now,
+                            int(state.bad_step),
+                        )
+                    skipped_before = skipped_now
                 if do_val:
                     record.update(validator(state.model, done, expected[0]))
                 history.append(record)

@@ -10,7 +10,11 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
-from .._checks import integer
+from .._checks import choice, integer
+
+NON_FINITE_POLICIES = ("stop", "skip")
+"""The choices of `on_non_finite` in [`sciml.training.make_step`][] and
+[`sciml.training.fit`][]: what a step with a non-finite loss or gradient does."""
 
 LossFn = Callable[[Any, Any, PRNGKeyArray], tuple[Any, dict[str, Any]]]
 StepFn = Callable[[Any, "TrainState"], tuple["TrainState", Array, dict[str, Array]]]
@@ -20,20 +24,29 @@ class TrainState(eqx.Module):
     """Everything a training run carries from one step to the next.
 
     Build one with [`sciml.training.init_train_state`][]. A step with a non-finite
-    loss or gradient is skipped and recorded in `bad_step`; from then on every step
-    is a no-op, so the state stays the last good one.
+    loss or gradient never updates the parameters or the optimizer state; what
+    happens next is the step's `on_non_finite` policy (see
+    [`sciml.training.make_step`][]): under `"stop"` (the default) the step is
+    recorded in `bad_step` and every later step is a no-op, so the state stays the
+    last good one; under `"skip"` the step counter advances as usual, `skipped`
+    counts the step and training goes on.
 
     **Arguments:**
 
     - `model`: the equinox module being trained.
     - `opt_state`: the optax state for the model's inexact-array parameters.
-    - `step`: int32 scalar, the number of updates applied so far. It is also the
-        index of the next batch.
+    - `step`: int32 scalar, the index of the next batch: under `"stop"` the
+        number of updates applied so far; under `"skip"` the number of steps
+        taken, skipped ones included.
     - `key`: the base PRNG key (keyword-only). Step `i` uses
         `jax.random.fold_in(key, i)`, which makes a run deterministic and
         resumable.
     - `bad_step`: int32 scalar, `-1` while every step was finite, else the first
-        step whose loss or gradient was non-finite.
+        step whose loss or gradient was non-finite (under `"skip"` too, where it
+        does not stop training).
+    - `skipped`: int32 scalar, how many steps the `"skip"` policy skipped for a
+        non-finite loss or gradient (`"stop"` leaves it as it is: 0 from
+        `init_train_state`).
     """
 
     model: PyTree
@@ -41,6 +54,7 @@ class TrainState(eqx.Module):
     step: Int[Array, ""]
     key: PRNGKeyArray = eqx.field(kw_only=True)
     bad_step: Int[Array, ""]
+    skipped: Int[Array, ""]
 
 
 def _as_typed_key(key: Any) -> PRNGKeyArray:
@@ -145,7 +159,7 @@ def init_train_state(
 
     **Returns:**
 
-    A [`sciml.training.TrainState`][] with `bad_step = -1`.
+    A [`sciml.training.TrainState`][] with `bad_step = -1` and `skipped = 0`.
     """
     step = integer("step", step, minimum=0, owner="init_train_state")
     params, _ = parameters(model, trainable)
@@ -166,6 +180,7 @@ def init_train_state(
         step=jnp.asarray(step, dtype=jnp.int32),
         key=jnp.array(key, copy=True),
         bad_step=jnp.asarray(-1, dtype=jnp.int32),
+        skipped=jnp.asarray(0, dtype=jnp.int32),
     )
 
 
@@ -206,9 +221,18 @@ def _all_finite(tree: PyTree) -> Array:
 
 
 def _make_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, trainable: Any = None
+    loss_fn: LossFn,
+    optimizer: optax.GradientTransformation,
+    trainable: Any = None,
+    on_non_finite: str = "stop",
+    *,
+    owner: str = "make_step",
 ) -> tuple[StepFn, Callable]:
     """Build the jitted step and return it with the traced function (for counts)."""
+    on_non_finite = choice(
+        "on_non_finite", on_non_finite, NON_FINITE_POLICIES, owner=owner
+    )
+    skip = on_non_finite == "skip"
 
     def _step(batch, state):
         key = jax.random.fold_in(state.key, state.step)
@@ -232,7 +256,9 @@ def _make_step(
 
         finite = jnp.isfinite(loss) & _all_finite(grads)
         already_bad = state.bad_step >= 0
-        ok = finite & ~already_bad
+        # "stop": after the first non-finite step nothing is applied any more.
+        # "skip": only the non-finite step itself is not applied.
+        ok = finite if skip else finite & ~already_bad
         # Select between the updated and the previous arrays; non-array leaves
         # (None, static config) are identical in both and pass through.
         new = eqx.filter((new_params, new_opt_state), eqx.is_array)
@@ -244,12 +270,19 @@ def _make_step(
         bad_step = jnp.where(
             already_bad | finite, state.bad_step, state.step.astype(jnp.int32)
         )
+        if skip:  # the next step takes the next batch and key
+            step = state.step + jnp.ones((), state.step.dtype)
+            skipped = state.skipped + (~finite).astype(state.skipped.dtype)
+        else:
+            step = state.step + ok.astype(state.step.dtype)
+            skipped = state.skipped
         new_state = TrainState(
             model=eqx.combine(params_out, static),
             opt_state=opt_out,
-            step=state.step + ok.astype(state.step.dtype),
+            step=step,
             key=state.key,
             bad_step=bad_step.astype(jnp.int32),
+            skipped=skipped,
         )
         return new_state, loss, metrics
 
@@ -314,7 +347,11 @@ def _compiled(traced: Callable) -> StepFn:
 
 
 def make_step(
-    loss_fn: LossFn, optimizer: optax.GradientTransformation, *, trainable: Any = None
+    loss_fn: LossFn,
+    optimizer: optax.GradientTransformation,
+    *,
+    trainable: Any = None,
+    on_non_finite: str = "stop",
 ) -> StepFn:
     """Build a jitted training step for any equinox model.
 
@@ -329,10 +366,20 @@ def make_step(
     `value`, `grad` and `value_fn`, the loss of this step's batch and key as a
     function of the parameters.
 
-    NaN guard: if the loss or any gradient is non-finite the update is skipped, the
-    step is recorded in `state.bad_step`, and every later step is a no-op, so the
-    state stays the last good one. Check `state.bad_step` on the host now and then
-    (e.g. when logging) rather than every step.
+    NaN guard: if the loss or any gradient is non-finite (NaN or inf) the update is
+    not applied: the parameters and the optimizer state stay bitwise as they were
+    (never a NaN zeroed or a partial update). The first such step is recorded in
+    `state.bad_step`. What follows is the `on_non_finite` policy:
+
+    - `"stop"` (the default): every later step is a no-op too, so the state stays
+        the last good one and `state.step` stops at the bad step. Check
+        `state.bad_step` on the host now and then (e.g. when logging) rather than
+        every step; [`sciml.training.fit`][] raises
+        [`sciml.training.NonFiniteLossError`][].
+    - `"skip"`: only that step is skipped. `state.step` still advances (the next
+        step takes the next batch and key), `state.skipped` counts the skipped
+        steps and training goes on. Check `state.skipped` now and then: a count
+        that keeps growing is a diverged run, not noise.
 
     ```python
     step = make_step(loss_fn, optax.adam(1e-3))
@@ -351,11 +398,14 @@ def make_step(
     - `trainable`: train only these parameters (`None`: every inexact array; a
         filter spec, e.g. from [`sciml.training.trainable_only`][]); the rest stay
         bitwise unchanged. Build the state with the same `trainable`.
+    - `on_non_finite`: what a non-finite step does, `"stop"` or `"skip"` (one of
+        [`sciml.training.NON_FINITE_POLICIES`][]; see above).
 
     **Returns:**
 
     `step(batch, state) -> (state, loss, metrics)`. The input `state` is donated:
-    use only the returned one.
+    use only the returned one. The returned `loss` and `metrics` are those of the
+    step's batch, non-finite ones included.
     """
-    step, _ = _make_step(loss_fn, optimizer, trainable)
+    step, _ = _make_step(loss_fn, optimizer, trainable, on_non_finite)
     return step
