@@ -33,6 +33,10 @@ from ._conditions import (
     Periodic as Periodic,
     Robin as Robin,
 )
+from ._constraint_loss import (
+    converged_mean as converged_mean,
+    physics_loss as physics_loss,
+)
 from ._derivatives import Derivatives as Derivatives
 from ._domain import Box as Box
 from ._evaluate import relative_l2 as relative_l2
@@ -61,9 +65,19 @@ from ._sampling import (
     residual_adaptive as residual_adaptive,
 )
 from ._separable_pig import SeparablePIG as SeparablePIG
+from ._sorption_constraint import (
+    CONDITION_ROWS as CONDITION_ROWS,
+    DiffusionSorptionConstraint as DiffusionSorptionConstraint,
+)
+from ._vorticity_constraint import VorticityConstraint as VorticityConstraint
 
 __all__ = [
+    "CONDITION_ROWS",
     "CONSTRAINT_SOLVERS",
+    "DiffusionSorptionConstraint",
+    "VorticityConstraint",
+    "converged_mean",
+    "physics_loss",
     "AbstractConstraint",
     "ConstraintInfo",
     "HardConstraint",

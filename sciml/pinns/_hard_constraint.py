@@ -5,7 +5,7 @@ mixture-of-experts", ICLR 2024).
 A basis network gives $N$ functions $\Phi_\theta$ on a grid; inside the forward pass
 a nonlinear least-squares solve finds the coefficients $c^*$ that make the PDE
 residual small, and the output is $u = \Phi_\theta c^*$. Gradients pass through the
-solve by the implicit function theorem (optimistix's `ImplicitAdjoint`), never by
+solve by the implicit function theorem (`implicit_least_squares`), never by
 unrolling the solver. With experts, the grid is cut into blocks; each solves its
 own coefficients on points sampled in its block, all in one `vmap`, sharded over
 devices when a mesh is given.
@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
-from .._checks import choice, integer, integers
+from .._checks import boolean, choice, integer, integers
+from ._implicit import implicit_least_squares
 
 Affine = tuple[Array, Array]
 """A field affine in the coefficients, `(offset, matrix)`: its values are
@@ -43,37 +44,58 @@ def affine_values(field: Affine, c: Array) -> Array:
 class AbstractConstraint(eqx.Module):
     r"""The physics a hard-constraint layer solves for.
 
-    Subclasses give the ansatz's derivative fields on the full grid (`features`,
-    each affine in the coefficients $c$, computed once before the grid is cut into
-    experts) and the residual vector of one expert's least-squares problem
-    (`residual`). The layer gathers the features at each expert's sampled points;
-    everything else (initial and boundary rows, a ridge term) the residual builds
-    from `shared`, which every expert receives whole.
+    Subclasses give the derivative fields of an affine field on the full grid
+    (`fields`; `features` applies them to the `ansatz`, once, before the grid is
+    cut into experts) and the named residual blocks of one expert's least-squares problem
+    (`terms`: PDE rows, initial and boundary rows). The layer gathers the features
+    at each expert's sampled points; the initial and boundary rows the terms build
+    from `shared`, which every expert receives whole. The residual the solver
+    minimises is the terms stacked, then `ridge` $\cdot c$.
     """
 
+    ridge: eqx.AbstractVar[float]
+
+    def ansatz(self, basis: Float[Array, "*grid N"], data: PyTree) -> Affine:
+        r"""The field as an affine function of the coefficients. Default: $\Phi c$,
+        `(0, basis)`."""
+        return jnp.zeros(basis.shape[:-1], basis.dtype), basis
+
     @abc.abstractmethod
+    def fields(self, field: Affine, data: PyTree) -> dict[str, Affine]:
+        """An affine field and the derivatives the residual needs, on the grid: a
+        dict of affine fields `(offset (*grid,), matrix (*grid, N))`, one of them
+        named `"u"` (the field itself)."""
+
     def features(
         self, basis: Float[Array, "*grid N"], data: PyTree
     ) -> dict[str, Affine]:
-        """The ansatz and its derivatives on the grid: a dict of affine fields
-        `(offset (*grid,), matrix (*grid, N))`, one of them named `"u"` (the
-        ansatz itself, which the layer returns)."""
+        """`fields` of the `ansatz`: what the layer gathers at the points."""
+        return self.fields(self.ansatz(basis, data), data)
 
     @abc.abstractmethod
-    def residual(
+    def terms(
         self,
         c: Float[Array, " N"],
         rows: dict[str, Affine],
         shared: PyTree,
         data: PyTree,
-    ) -> Float[Array, " r"]:
-        """One expert's residual vector: `rows` holds every feature at the expert's
-        `m` sampled points (`(m,)` offsets, `(m, N)` matrices)."""
+        block: Bool[Array, " *grid"],
+    ) -> dict[str, Float[Array, " r"]]:
+        """One expert's residual blocks by name (e.g. `"pde"`, `"ic"`): `rows`
+        holds every feature at the expert's `m` sampled points (`(m,)` offsets,
+        `(m, N)` matrices); `block` is True on the expert's own block of the grid
+        (for conditions kept local to it)."""
 
     def shared(self, features: dict[str, Affine], data: PyTree) -> PyTree:
         """What every expert's residual needs besides its own points (initial and
         boundary rows, say), from the full-grid features. Default: nothing."""
         return None
+
+    def residual(self, c, rows, shared, data, block) -> Float[Array, " r"]:
+        """The vector the solver minimises: the `terms` stacked, then
+        `ridge * c`."""
+        parts = list(self.terms(c, rows, shared, data, block).values())
+        return jnp.concatenate([*parts, self.ridge * c])
 
 
 class ConstraintInfo(NamedTuple):
@@ -156,6 +178,9 @@ class HardConstraintMoE(eqx.Module):
       grid axis.
     - `mesh`: a `jax.sharding.Mesh` with an `"expert"` axis, or `None` (one
       device).
+    - `gauss_newton_adjoint`: differentiate with the Gauss-Newton matrix $J^\top
+      J$ instead of the exact Hessian of $\tfrac12\lVert r\rVert^2$ (cheaper, exact
+      only where the residual vanishes; default `False`).
     """
 
     basis: Callable
@@ -169,6 +194,7 @@ class HardConstraintMoE(eqx.Module):
     max_steps: int = eqx.field(static=True)
     c0: float = eqx.field(static=True)
     mesh: Any = eqx.field(static=True)
+    gauss_newton_adjoint: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -183,6 +209,7 @@ class HardConstraintMoE(eqx.Module):
         max_steps: int = 100,
         c0: float = 1.0,
         mesh: Any = None,
+        gauss_newton_adjoint: bool = False,
     ):
         owner = type(self).__name__
         self.basis = basis
@@ -217,6 +244,9 @@ class HardConstraintMoE(eqx.Module):
         self.solver = choice("solver", solver, CONSTRAINT_SOLVERS, owner=owner)
         self.rtol, self.atol, self.c0 = float(rtol), float(atol), float(c0)
         self.max_steps = integer("max_steps", max_steps, minimum=1, owner=owner)
+        self.gauss_newton_adjoint = boolean(
+            "gauss_newton_adjoint", gauss_newton_adjoint, owner=owner
+        )
         n_experts = self.n_experts
         if mesh is not None:
             if "expert" not in mesh.axis_names:
@@ -302,36 +332,43 @@ class HardConstraintMoE(eqx.Module):
             )
             for name, (off, mat) in blocks.items()
         }
-        c, info = jax.vmap(lambda r: self._solve(r, shared, data, n))(rows)
+        owner = self._owners()
+        c, info = jax.vmap(lambda r, k: self._solve(r, shared, data, owner == k, n))(
+            rows, jnp.arange(self.n_experts)
+        )
         c = self._shard(c)
         off, mat = blocks["u"]
         u_blocks = off + jnp.einsum("kbn,kn->kb", mat, c)
         u = from_blocks(u_blocks, self.experts, self.grid)
         return HardConstraintOutput(u, c, info)
 
-    def _solve(self, rows, shared, data, n):
-        def fn(c, args):
-            rows, shared, data = args
-            return self.constraint.residual(c, rows, shared, data)
+    def _owners(self) -> Int[Array, " *grid"]:
+        """The expert that owns each grid point."""
+        ids = jnp.broadcast_to(
+            jnp.arange(self.n_experts)[:, None], (self.n_experts, self.block_size)
+        )
+        return from_blocks(ids, self.experts, self.grid)
 
+    def _solve(self, rows, shared, data, block, n):
+        arrays, static = eqx.partition(self.constraint, eqx.is_array)
+
+        def fn(c, args):
+            arrays, rows, shared, data, block = args
+            constraint = eqx.combine(arrays, static)
+            return constraint.residual(c, rows, shared, data, block)
+
+        args = (arrays, rows, shared, data, block)
         dtype = rows["u"][1].dtype
-        sol = optx.least_squares(
+        c, converged, steps = implicit_least_squares(
             fn,
             _solver(self.solver, self.rtol, self.atol),
             jnp.full((n,), self.c0, dtype),
-            args=(rows, shared, data),
+            args,
             max_steps=self.max_steps,
-            throw=False,
-            adjoint=optx.ImplicitAdjoint(),
+            gauss_newton=self.gauss_newton_adjoint,
         )
-        c = sol.value
-        r = fn(jax.lax.stop_gradient(c), jax.lax.stop_gradient((rows, shared, data)))
-        info = ConstraintInfo(
-            sol.result == optx.RESULTS.successful,
-            sol.stats["num_steps"],
-            jnp.sqrt(jnp.mean(r**2)),
-        )
-        return c, info
+        r = fn(jax.lax.stop_gradient(c), jax.lax.stop_gradient(args))
+        return c, ConstraintInfo(converged, steps, jnp.sqrt(jnp.mean(r**2)))
 
     def interface_jump(self, output: HardConstraintOutput, inputs: PyTree, data=None):
         r"""The discontinuity the stitching leaves, per grid axis: the RMS over
@@ -394,6 +431,7 @@ class HardConstraint(HardConstraintMoE):
       paper says 50).
     - `c0`: the initial coefficients (all equal to it; 1.0 as the code for
       diffusion-sorption, 0.0 for Navier-Stokes).
+    - `gauss_newton_adjoint`: as for `HardConstraintMoE`.
 
     Call with `(inputs, data, key=key)`; returns a `HardConstraintOutput`. Use
     float64 (`jax.enable_x64`), as the reference does: the normal equations square
@@ -411,9 +449,20 @@ class HardConstraint(HardConstraintMoE):
         atol: float = 1e-4,
         max_steps: int = 100,
         c0: float = 1.0,
+        gauss_newton_adjoint: bool = False,
     ):
         grid = integers("grid", grid, owner="HardConstraint")
         experts = (1,) * len(grid)
         super().__init__(
-            basis, constraint, grid, experts, points, solver, rtol, atol, max_steps, c0
+            basis,
+            constraint,
+            grid,
+            experts,
+            points,
+            solver,
+            rtol,
+            atol,
+            max_steps,
+            c0,
+            gauss_newton_adjoint=gauss_newton_adjoint,
         )

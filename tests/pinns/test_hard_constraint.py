@@ -29,15 +29,14 @@ class Cubic(AbstractConstraint):
 
     ridge: float = 1e-4
 
-    def features(self, basis, data):
-        grid = basis.shape[:-1]
-        zero = jnp.zeros(grid, basis.dtype)
-        f = jnp.broadcast_to(jnp.asarray(data, basis.dtype), grid)
-        return {"u": (zero, basis), "f": (f, jnp.zeros_like(basis))}
+    def fields(self, field, data):
+        off, mat = field
+        f = jnp.broadcast_to(jnp.asarray(data, mat.dtype), off.shape)
+        return {"u": field, "f": (f, jnp.zeros_like(mat))}
 
-    def residual(self, c, rows, shared, data):
+    def terms(self, c, rows, shared, data, block):
         u = affine_values(rows["u"], c)
-        return jnp.concatenate([u + u**3 - rows["f"][0], self.ridge * c])
+        return {"pde": u + u**3 - rows["f"][0]}
 
 
 class Net(eqx.Module):
@@ -214,3 +213,41 @@ def test_sharded_experts_match_one_device_on_8_simulated_devices():
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_training_counts_and_skips_solves_that_do_not_converge():
+    # max_steps=1: no solve converges, so every sample is dropped, the batch's loss
+    # is NaN and fit(on_non_finite="skip") skips and counts each step, unchanged
+    import optax
+
+    from sciml import training
+    from sciml.pinns import converged_mean
+
+    x = grid_1d(16)
+    layer = HardConstraintMoE(net(), Cubic(), (16,), (2,), points=4, max_steps=1)
+
+    def loss(model, batch, key):
+        out = jax.vmap(lambda f: model(x, f, key=key))(batch)
+        per_sample = jnp.mean((out.u - 0.5) ** 2, axis=1)
+        mean, failed = converged_mean(per_sample, out.info.converged.all(axis=1))
+        return mean, {"unconverged": failed}
+
+    result = training.fit(
+        layer,
+        loss,
+        lambda i: jnp.ones(2),
+        optax.adam(1e-2),
+        steps=3,
+        log_every=3,
+        progress=False,
+        on_non_finite="skip",
+    )
+    record = result.history[-1]
+    assert record["skipped_steps"] == 3
+    # a record's metrics are means over the interval's finite steps: none here
+    assert np.isnan(record["metrics"]["unconverged"])
+    before = jax.flatten_util.ravel_pytree(eqx.filter(layer, eqx.is_inexact_array))[0]
+    after = jax.flatten_util.ravel_pytree(
+        eqx.filter(result.model, eqx.is_inexact_array)
+    )[0]
+    np.testing.assert_array_equal(before, after)
