@@ -23,6 +23,7 @@ CAPABILITIES = [
     "odenets",
     "training",
     "convergence",
+    "hard-constraints",
 ]
 
 # `sciml.x.y` in backticks, a cross-reference [`sciml.x.y`][] or [text][sciml.x.y],

@@ -75,6 +75,7 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         )
 
     def fields(self, field: Affine, data: Float[Array, " X"]) -> dict[str, Affine]:
+        """`u`, `u_t` and `u_xx` of the affine field on the `(n_t, n_x)` grid."""
         off, mat = field
         dx = 1.0 / off.shape[1]
 
@@ -88,6 +89,8 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         }
 
     def shared(self, features: dict[str, Affine], data: Float[Array, " X"]):
+        """The initial and boundary rows, as affine fields, and the initial rows'
+        relative scale."""
         off, mat = features["u"]
         dx = 1.0 / off.shape[1]
         # u_x on the last cell: the one-sided difference of the last two columns
@@ -103,6 +106,7 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         }
 
     def terms(self, c, rows, shared, data, block):
+        """The `pde`, `ic`, `left` and `right` blocks (the class docstring)."""
         u = affine_values(rows["u"], c)
         u_t = affine_values(rows["u_t"], c)
         u_xx = affine_values(rows["u_xx"], c)

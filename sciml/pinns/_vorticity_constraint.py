@@ -85,6 +85,7 @@ class VorticityConstraint(AbstractConstraint):
         self.ridge = real("ridge", ridge, minimum=0.0, owner=owner)
 
     def ansatz(self, basis: Float[Array, "T X Y N"], data: Float[Array, "X Y"]):
+        r"""$w_0 + m(t)(\Phi - \langle\Phi\rangle_x)c$ as `(offset, matrix)`."""
         nt = basis.shape[0]
         t = jnp.linspace(0.0, self.t_end, nt, dtype=basis.dtype)
         m = (self.mollifier * t / self.t_end).reshape(nt, 1, 1, 1)
@@ -93,6 +94,8 @@ class VorticityConstraint(AbstractConstraint):
         return w0, matrix
 
     def fields(self, field: Affine, data: Float[Array, "X Y"]) -> dict[str, Affine]:
+        """`u` (the vorticity), `w_t`, `w_x`, `w_y`, `lap` and the velocity `vel_u`,
+        `vel_v` of the affine field on the `(n_t, n_x, n_y)` grid."""
         off, mat = field
         dt = self.t_end / (off.shape[0] - 1)
         offsets, matrices = _spectral(off), _spectral(mat)
@@ -102,6 +105,8 @@ class VorticityConstraint(AbstractConstraint):
         return out
 
     def terms(self, c, rows, shared, data, block):
+        """The `pde` block: $w_t + \mathbf u\cdot\nabla w - \Delta w/Re$."""
+
         def value(name):
             return affine_values(rows[name], c)
 
