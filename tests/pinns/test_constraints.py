@@ -147,17 +147,17 @@ def test_vorticity_residual_vanishes_on_an_exact_solution():
     with jax.enable_x64(True):
         constraint = VorticityConstraint(re=100.0)
         left = []
-        for nt in (41, 81):
-            w, X = _taylor_green(nt=nt, re=100.0)
+        for nt in (21, 41):
+            w, X = _taylor_green(nt=nt, n=8, re=100.0)
             key = jax.random.key(0)
-            exact, _ = physics_loss(constraint, w, w[0], points=2000, key=key)
+            exact, _ = physics_loss(constraint, w, w[0], points=500, key=key)
             left.append(float(exact))
-        t = jnp.linspace(0.0, 5.0, 81)[:, None, None]
+        t = jnp.linspace(0.0, 5.0, 41)[:, None, None]
         wrong, _ = physics_loss(
             constraint,
             w + 0.01 * t * jnp.cos(2 * jnp.pi * X),
             w[0],
-            points=2000,
+            points=500,
             key=key,
         )
         assert left[1] < 1e-3 * float(wrong)
@@ -176,7 +176,7 @@ def test_vorticity_ansatz_keeps_the_initial_condition_and_the_mean():
         np.testing.assert_allclose(jnp.mean(u, axis=(1, 2)), jnp.mean(w[0]), atol=1e-14)
 
 
-def test_the_moe_layer_solves_diffusion_sorption_on_local_and_global_rows():
+def test_the_moe_layer_solves_diffusion_sorption():
     with jax.enable_x64(True):
         t, x = _ds_grid(nt=11, nx=16)
         # a basis that can nearly hold the solution: smooth functions of t and x
@@ -190,28 +190,23 @@ def test_the_moe_layer_solves_diffusion_sorption_on_local_and_global_rows():
         ]
         phi = jnp.stack(feats, -1)
         u0 = jnp.full(16, 0.1)
-        for rows in ("global", "local"):
-            layer = HardConstraintMoE(
-                lambda _: phi,
-                DiffusionSorptionConstraint(dt=5.0, condition_rows=rows),
-                (11, 16),
-                (1, 2),
-                points=40,
-            )
-            out = eqx.filter_jit(lambda m: m(None, u0, key=jax.random.key(0)))(layer)
-            assert out.u.shape == (11, 16)
-            assert bool(jnp.all(out.info.converged)), rows
-            before, _ = physics_loss(
-                layer.constraint,
-                phi @ jnp.ones(6),
-                u0,
-                points=100,
-                key=jax.random.key(1),
-            )
-            after, _ = physics_loss(
-                layer.constraint, out.u, u0, points=100, key=jax.random.key(1)
-            )
-            assert float(after) < 0.1 * float(before), rows
+        # the global rows (the default; the local ones: the test above)
+        layer = HardConstraintMoE(
+            lambda _: phi,
+            DiffusionSorptionConstraint(dt=5.0),
+            (11, 16),
+            (1, 2),
+            points=40,
+        )
+        out = eqx.filter_jit(lambda m: m(None, u0, key=jax.random.key(0)))(layer)
+        assert out.u.shape == (11, 16)
+        assert bool(jnp.all(out.info.converged))
+        key = jax.random.key(1)
+        before, _ = physics_loss(
+            layer.constraint, phi @ jnp.ones(6), u0, points=100, key=key
+        )
+        after, _ = physics_loss(layer.constraint, out.u, u0, points=100, key=key)
+        assert float(after) < 0.1 * float(before)
 
 
 def test_converged_mean_drops_failed_samples_and_counts_them():
