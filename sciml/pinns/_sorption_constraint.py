@@ -45,6 +45,11 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         used (its grid is not).
     - `dt`: the frames' spacing in time (PDEBench: 5 s).
     - `ridge`: $\lambda$.
+    - `pde_weight`: a factor on the PDE rows. 1 (the default) weighs them as the
+        sheet does, in seconds; the time span $T$ (500) writes them in time
+        measured in $T$, $u_\tau - T D/R\,u_{xx}$, where they are of the size of
+        the initial and boundary rows (in seconds they are about $10^{-3}$ of them,
+        [U]: the sheet does not say in which unit the code's rows are).
     - `condition_rows`: `"global"` (every expert gets every initial and
         boundary row, as the official code) or `"local"` (an expert keeps only
         the rows on its own block; [D]).
@@ -55,6 +60,7 @@ class DiffusionSorptionConstraint(AbstractConstraint):
     solver: solvers.DiffusionSorption
     dt: float = eqx.field(static=True)
     ridge: float = eqx.field(static=True)
+    pde_weight: float = eqx.field(static=True)
     condition_rows: str = eqx.field(static=True)
 
     def __init__(
@@ -63,6 +69,7 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         dt: float = 5.0,
         ridge: float = 1e-4,
         condition_rows: str = "global",
+        pde_weight: float = 1.0,
     ):
         owner = "DiffusionSorptionConstraint"
         self.solver = (
@@ -70,6 +77,7 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         )
         self.dt = real("dt", dt, above=0.0, owner=owner)
         self.ridge = real("ridge", ridge, minimum=0.0, owner=owner)
+        self.pde_weight = real("pde_weight", pde_weight, above=0.0, owner=owner)
         self.condition_rows = choice(
             "condition_rows", condition_rows, CONDITION_ROWS, owner=owner
         )
@@ -110,7 +118,9 @@ class DiffusionSorptionConstraint(AbstractConstraint):
         u = affine_values(rows["u"], c)
         u_t = affine_values(rows["u_t"], c)
         u_xx = affine_values(rows["u_xx"], c)
-        pde = u_t - self.solver.d / self.solver.retardation(u) * u_xx
+        pde = self.pde_weight * (
+            u_t - self.solver.d / self.solver.retardation(u) * u_xx
+        )
         ic = affine_values(shared["ic"], c) * shared["ic_scale"]
         left = affine_values(shared["left"], c)
         right = affine_values(shared["right"], c)

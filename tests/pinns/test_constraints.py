@@ -65,6 +65,12 @@ def test_diffusion_sorption_terms_of_a_quadratic_field():
             terms["pde"], (b - d / r * 2 * c).reshape(-1), rtol=1e-8
         )
         np.testing.assert_allclose(terms["ic"], (u[0] - 0.25) / 0.25, rtol=1e-10)
+        # rows in time measured in T = 500 s: the PDE rows x 500, the rest alike
+        weighted = DiffusionSorptionConstraint(dt=5.0, pde_weight=500.0).terms(
+            jnp.ones(1), rows, shared, u0, jnp.ones(u.shape, bool)
+        )
+        np.testing.assert_allclose(weighted["pde"], 500 * terms["pde"], rtol=1e-12)
+        np.testing.assert_array_equal(weighted["left"], terms["left"])
         np.testing.assert_allclose(terms["left"], u[:, 0] - 1.0, rtol=1e-10)
         # the right condition u + D u_x, u_x by the one-sided difference of the edge
         dx = 1.0 / 16
