@@ -27,6 +27,7 @@ Results: `benchmarks/hcmoe/results/<scale>-<device>/<date>-<commit>.json` (and
 """
 
 import argparse
+import dataclasses
 import pathlib
 import statistics
 import tempfile
@@ -300,19 +301,8 @@ def with_grid(model: Model, grid: tuple[int, ...]) -> Model:
     """The same weights on another grid (the extrapolation test's 101 frames)."""
     if model.layer is None:
         return model
-    layer = model.layer
-    new = pinns.HardConstraintMoE(
-        layer.basis,
-        layer.constraint,
-        grid,
-        layer.experts,
-        layer.points,
-        layer.solver,
-        layer.rtol,
-        layer.atol,
-        layer.max_steps,
-        layer.c0,
-    )
+    # every other setting (solver, tolerances, mesh, adjoint) carried over
+    new = dataclasses.replace(model.layer, grid=grid)
     return eqx.tree_at(lambda m: m.layer, model, new)
 
 
