@@ -26,12 +26,16 @@ def window_rollout(model, frames, n_steps: int):
     return jax.lax.scan(body, frames, None, length=n_steps, unroll=UNROLL)[1]
 
 
-def build(cfg: dict, *, transform: str = "auto", bare: bool = False, key=None):
+def build(
+    cfg: dict, *, transform: str = "auto", conv: str = "auto", bare: bool = False,
+    key=None,
+):  # fmt: skip
     """(model, step, state, batch) for `cfg`; `step(batch, state)` is one Adam
-    step on the MSE over every predicted frame."""
+    step on the MSE over every predicted frame. `transform` is the FNO's, `conv`
+    the U-Net's."""
     key = jax.random.key(0) if key is None else key
     if cfg.get("model") == "unet":
-        return build_unet(cfg, key=key)
+        return build_unet(cfg, conv=conv, key=key)
     if cfg.get("model") == "cape":
         return build_cape(cfg, bare=bare, key=key)
     model = FNO(
@@ -62,7 +66,7 @@ def build(cfg: dict, *, transform: str = "auto", bare: bool = False, key=None):
     return model, step, state, (x, y)
 
 
-def build_unet(cfg: dict, *, key):
+def build_unet(cfg: dict, *, conv: str = "auto", key):
     """(model, step, state, batch) for a U-Net configuration: one frame
     `(B, in_channels, *grid)` to the next `(B, out_channels, *grid)`, MSE, Adam."""
     model = UNet(
@@ -71,6 +75,7 @@ def build_unet(cfg: dict, *, key):
         dims=len(cfg["grid"]),
         features=cfg["features"],
         norm="group",
+        conv=conv,
         key=key,
     )
 

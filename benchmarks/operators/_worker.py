@@ -39,8 +39,9 @@ def _jax_side(cfg: dict, side: str):
     from . import _ours
 
     transform = "fft" if side.endswith("(fft)") else "auto"
+    conv = "xla" if side.endswith("(xla conv)") else "auto"
     model, step, state, batch = _ours.build(
-        cfg, transform=transform, bare=side.endswith("(base)")
+        cfg, transform=transform, conv=conv, bare=side.endswith("(base)")
     )
     holder = {"state": state}
 
@@ -49,7 +50,7 @@ def _jax_side(cfg: dict, side: str):
         return loss
 
     roll = None
-    if cfg["rollout_steps"]:
+    if cfg["rollout_steps"] and conv == "auto":
         fn = _ours.rollout_fn(cfg)
         x0 = batch[:2] if cfg.get("model") == "cape" else batch[0]
 

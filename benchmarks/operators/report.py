@@ -66,7 +66,8 @@ def _caption(s: dict, sources: str) -> str:
             "PDEBench's `UNet1d`/`UNet2d` (BatchNorm: batch statistics in the step, "
             "running ones in the rollout), one frame to the next, rollouts of "
             f"{steps} steps; the same parameters (GroupNorm's affine weights for "
-            "BatchNorm's). "
+            'BatchNorm\'s). `sciml (xla conv)`: the same U-Net with `conv="xla"` '
+            "(XLA's convolution op), its step only. "
             if unet
             else ""
         )

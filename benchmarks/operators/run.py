@@ -18,7 +18,9 @@ same parameter counts, interleaved (issue 12 §1).
   work per block matches PDEBench's BatchNorm; the default `norm="none"` does
   less) against PDEBench's `UNet1d` / `UNet2d` (MIT) imported unchanged,
   BatchNorm in training mode for the step, in evaluation mode for the rollout
-  (as PDEBench evaluates). The step maps one frame to the next; the rollout
+  (as PDEBench evaluates); also `conv="xla"` (XLA's convolution op, the
+  step only: inside a scan it is 40x to 80x slower on XLA:CPU) as a row of its
+  own. The step maps one frame to the next; the rollout
   feeds each output back in (`sciml.operators.rollout`, a rolled `lax.scan`;
   a Python loop in torch). neuraloperator has no U-Net: PDEBench is the only
   peer.
@@ -99,7 +101,10 @@ SCALES = {
     "smoke": dict(rounds=2, reps=1, configs=tuple(CONFIGS)),
 }
 SIDES = ("sciml", "sciml (fft)", "PDEBench", "neuraloperator")
-UNET_SIDES = ("sciml", "PDEBench")
+# "sciml (xla conv)": conv="xla", step only (inside the rollout's scan XLA:CPU's
+# convolution op runs 40x to 80x slower; see sciml.operators._unet.conv)
+UNET_SIDES = ("sciml", "sciml (xla conv)", "PDEBench")
+STEP_ONLY = ("sciml (xla conv)",)
 # "sciml" is the CAPE-conditioned model there; "sciml (base)" the bare one
 CAPE_SIDES = ("sciml", "sciml (base)", "PDEBench")
 
@@ -156,7 +161,7 @@ def run_config(name: str, cfg: dict, scale: dict, workers: dict) -> tuple[list, 
     probe = workers["torch"].ask(cmd="threads", config=name, side="PDEBench")
     chosen, threads = probe["threads"], probe["probe_s"]
     steps = {s: [] for s in names}
-    rolls = {s: [] for s in names} if cfg["rollout_steps"] else {}
+    rolls = {s: [] for s in names if s not in STEP_ONLY} if cfg["rollout_steps"] else {}
     for r in range(scale["rounds"]):
         order = names[r % len(names) :] + names[: r % len(names)]
         for side in order:

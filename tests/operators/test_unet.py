@@ -210,6 +210,19 @@ def test_unet_2d_matches_equinox_layers(getkey):
     np.testing.assert_allclose(ours, expected, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("dims,grid", [(1, (32,)), (2, (16, 32))])
+def test_unet_conv_forms_agree(getkey, dims, grid):
+    # XLA's convolution op and the stacked-tap matrix products: one model
+    key, u = getkey(), references.normal(getkey(), (2, 2, *grid))
+    (out_mm, grads_mm), (out_xla, grads_xla) = (
+        value_and_grads(UNet(2, 3, dims, 4, "group", 2, conv=how, key=key), u)
+        for how in ("matmul", "xla")
+    )
+    np.testing.assert_allclose(out_xla, out_mm, rtol=2e-5, atol=2e-6)
+    for a, b in zip(grads_xla, grads_mm, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(abs(b).max()))
+
+
 def test_unet_3d_shape(getkey):
     model = eqx.filter_eval_shape(UNet, 2, 3, 3, features=4, key=getkey())
     out = eqx.filter_eval_shape(model, jax.ShapeDtypeStruct((2, 16, 32, 16), float))
@@ -230,6 +243,8 @@ def test_unet_bad_input(getkey, no_typecheck):
         model(jnp.ones((2, 8, 16)))
     with pytest.raises(ValueError, match="norm must be one of"):
         UNet(1, 1, norm="batch", key=getkey())
+    with pytest.raises(ValueError, match="conv must be one of"):
+        UNet(1, 1, conv="cudnn", key=getkey())
     with pytest.raises(ValueError, match="dims must be <= 3"):
         UNet(1, 1, dims=4, key=getkey())
     with pytest.raises(TypeError, match="features must be an integer"):
