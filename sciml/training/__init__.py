@@ -9,6 +9,7 @@ built with [`sciml.training.make_step`][].
 """
 
 from ._checkpoint import Checkpoints as Checkpoints
+from ._distributed import start_distributed as start_distributed
 from ._fit import (
     FitResult as FitResult,
     NonFiniteLossError as NonFiniteLossError,
@@ -47,5 +48,6 @@ __all__ = [
     "model_spec",
     "reuse_host_memory",
     "save_model",
+    "start_distributed",
     "summary",
 ]

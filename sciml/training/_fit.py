@@ -21,6 +21,7 @@ from .._checks import boolean, choice, integer
 from ._batches import _batch_source, _check_batch, _describe_leaves, _signature
 from ._checkpoint import Checkpoints
 from ._log import MetricsLog, Progress, logger
+from ._parallel import data_mesh, replicate, scan_steps, shard_batch, stack_batches
 from ._serialise import save_model
 from ._step import (
     NON_FINITE_POLICIES,
@@ -105,8 +106,9 @@ def _non_finite_error(
 ) -> NonFiniteLossError:
     bad = int(state.bad_step)
     what = "loss or gradient"
+    losses = _per_step(losses, [])[0]
     if 0 <= bad - interval_start < len(losses):
-        loss = float(jax.device_get(losses[bad - interval_start]))
+        loss = float(losses[bad - interval_start])
         what = f"loss ({loss})" if not math.isfinite(loss) else "gradient"
     checkpoint = None
     if ckpts is None:
@@ -173,8 +175,20 @@ def _setup_run(
     return state, start, best
 
 
-def _mean(values: list) -> float:
-    return float(np.mean(values)) if values else math.nan
+def _mean(values) -> float:
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+def _per_step(losses: list, metrics: list) -> tuple[np.ndarray, dict]:
+    """On the host, the losses and metrics of an interval's calls (one step's
+    scalars, or a fused call's `k`-vectors) as one value per step."""
+    host_losses, host_metrics = jax.device_get((losses, metrics))
+    flat = np.concatenate([np.atleast_1d(v) for v in host_losses] or [[]])
+    names = host_metrics[0] if host_metrics else {}
+    per = {
+        k: np.concatenate([np.atleast_1d(m[k]) for m in host_metrics]) for k in names
+    }
+    return flat, per
 
 
 def _record(
@@ -189,17 +203,16 @@ def _record(
     """The log record of the `n` steps up to `done`, timed from `begin` (the start
     of the call) and `last` (the previous record). `finite_only`: the means are over
     the steps whose loss is finite (NaN if there are none)."""
-    host_losses, host_metrics = jax.device_get((losses, metrics))
+    host_losses, host_metrics = _per_step(losses, metrics)
     now = time.perf_counter()  # after the transfer, which waits for the steps
-    names = host_metrics[0] if host_metrics else {}
     if finite_only:
-        kept = [i for i, loss in enumerate(host_losses) if np.isfinite(loss)]
-        host_losses = [host_losses[i] for i in kept]
-        host_metrics = [host_metrics[i] for i in kept]
+        kept = np.isfinite(host_losses)
+        host_losses = host_losses[kept]
+        host_metrics = {k: v[kept] for k, v in host_metrics.items()}
     return {
         "step": done,
         "loss": _mean(host_losses),
-        "metrics": {k: _mean([m[k] for m in host_metrics]) for k in names},
+        "metrics": {k: _mean(v) for k, v in host_metrics.items()},
         "steps_per_s": n / max(now - last, 1e-12),
         "elapsed_s": now - begin,
         "time": time.time(),
@@ -225,6 +238,8 @@ def fit(
     return_best: bool = False,
     trainable: Any = None,
     on_non_finite: str = "stop",
+    mesh: jax.sharding.Mesh | None = None,
+    steps_per_call: int = 1,
 ) -> FitResult:
     """Train an equinox model with optax: one compiled step, logs, checkpoints.
 
@@ -288,6 +303,26 @@ def fit(
         Checkpoints keep the count and `bad_step`, so a resumed run is
         bit-identical to an uninterrupted one.
 
+    Data parallelism: each batch is split along its leading axis over the
+    devices of `mesh` (all of its axes together), and the state (parameters,
+    optimizer state, key) is replicated on every device; XLA partitions the
+    compiled step, so a loss that averages over the batch averages over all the
+    devices. With `mesh=None` (the default) that is every device, and nothing
+    is placed at all on a single one. The batch size must be a multiple of the
+    device count (a leaf that is not, e.g. points shared by every sample, is
+    replicated). Validation batches are not split. Across processes (after
+    [`sciml.training.start_distributed`][]) every process makes the same `fit`
+    call with the same batches.
+
+    Fused steps: with `steps_per_call=k > 1`, `k` consecutive batches are
+    stacked and their `k` steps run in one compiled `lax.scan`, one dispatch
+    instead of `k`, the same batches, keys and guard per step (what the
+    small, launch-bound steps of the papers' configurations need). The losses
+    equal the one-step loop's to float rounding (XLA may fuse the loop body
+    differently), not bitwise. `log_every`, `checkpoint_every` and
+    `validate_every` must be multiples of `k`; steps left over at the end (or
+    before the first multiple of `k` after a resume) run one at a time.
+
     **Arguments:**
 
     - `model`: the equinox module to train (not modified; its arrays are copied).
@@ -325,6 +360,10 @@ def fit(
     - `on_non_finite`: what a step with a non-finite loss or gradient does,
         `"stop"` (raise at the next log) or `"skip"` (skip it, count it and train
         on); see the NaN guard above and [`sciml.training.NON_FINITE_POLICIES`][].
+    - `mesh`: a `jax.sharding.Mesh` to split the batches over, or `None` (all
+        devices); see data parallelism above.
+    - `steps_per_call`: steps per compiled call, `k` (default 1); see fused
+        steps above.
 
     **Returns:**
 
@@ -343,10 +382,24 @@ def fit(
         "on_non_finite", on_non_finite, NON_FINITE_POLICIES, owner="fit"
     )
     skip = on_non_finite == "skip"
+    k = integer("steps_per_call", steps_per_call, minimum=1, owner="fit")
+    mesh = data_mesh(mesh)
     if validate_every is not None:
         validate_every = integer(
             "validate_every", validate_every, minimum=1, owner="fit"
         )
+    for name, every in (
+        ("log_every", log_every),
+        ("checkpoint_every", checkpoint_every),
+        ("validate_every", validate_every),
+    ):
+        if every is not None and every % k:
+            raise ValueError(
+                f"fit: `{name}={every}` is not a multiple of `steps_per_call={k}`, "
+                f"so a log, checkpoint or validation would fall inside a fused "
+                f"call. Fix: `{name}={max(k, every - every % k)}`, or another "
+                f"multiple of {k}."
+            )
     if validation is None and (validate_every is not None or return_best):
         given = "validate_every" if validate_every is not None else "return_best=True"
         raise ValueError(
@@ -416,6 +469,13 @@ def fit(
     step_fn, traced = _make_step(
         loss_fn, optimizer, trainable, on_non_finite, owner="fit"
     )
+    fused_fn, fused_traced = (None, None)
+    if k > 1:
+        fused_fn, fused_traced = _make_step(
+            loss_fn, optimizer, trainable, on_non_finite, owner="fit", wrap=scan_steps
+        )
+    if mesh is not None:
+        state = replicate(state, mesh)
     history: list[dict[str, Any]] = []
     last_checkpoint = None
     if ckpts is not None and start > 0:
@@ -428,16 +488,28 @@ def fit(
         metric_values: list = []
         interval_start = start
         t_begin = t_last = time.perf_counter()
-        for i in range(start, steps):
-            batch = get_batch(i)
-            if expected is None:
-                expected, first = _signature(batch), _describe_leaves(batch)
+        done = start
+        while done < steps:
+            i = done
+            n_call = k if k > 1 and i % k == 0 and i + k <= steps else 1
+            chunk = [get_batch(j) for j in range(i, i + n_call)]
+            for j, batch in enumerate(chunk, start=i):
+                if expected is None:
+                    expected, first = _signature(batch), _describe_leaves(batch)
+                else:
+                    _check_batch(j, expected, first, batch)
+            if n_call == 1:
+                batch, call = chunk[0], step_fn
+                if mesh is not None:
+                    batch = shard_batch(batch, mesh, step=i)
             else:
-                _check_batch(i, expected, first, batch)
-            state, loss, metrics = step_fn(batch, state)
+                batch, call = stack_batches(chunk), fused_fn
+                if mesh is not None:
+                    batch = shard_batch(batch, mesh, axis=1, step=i)
+            state, loss, metrics = call(batch, state)
             losses.append(loss)
             metric_values.append(metrics)
-            done = i + 1
+            done = i + n_call
             do_val = validator is not None and (
                 done % validate_every == 0 or done == steps
             )
@@ -506,7 +578,9 @@ def fit(
         opt_state=state.opt_state,
         step=int(state.step),
         history=history,
-        num_traces=eqx.debug.get_num_traces(traced),
+        num_traces=max(
+            eqx.debug.get_num_traces(f) for f in (traced, fused_traced) if f
+        ),
         state=state,
         checkpoint=last_checkpoint,
         model_path=model_path,

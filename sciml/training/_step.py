@@ -227,8 +227,11 @@ def _make_step(
     on_non_finite: str = "stop",
     *,
     owner: str = "make_step",
+    wrap: Callable | None = None,
 ) -> tuple[StepFn, Callable]:
-    """Build the jitted step and return it with the traced function (for counts)."""
+    """Build the jitted step and return it with the traced function (for counts);
+    `wrap(step) -> function` (e.g. `scan_steps`, k steps per call) is compiled
+    in the step's place."""
     on_non_finite = choice(
         "on_non_finite", on_non_finite, NON_FINITE_POLICIES, owner=owner
     )
@@ -286,7 +289,8 @@ def _make_step(
         )
         return new_state, loss, metrics
 
-    traced = eqx.debug.assert_max_traces(_step, max_traces=1)
+    body = _step if wrap is None else wrap(_step)
+    traced = eqx.debug.assert_max_traces(body, max_traces=1)
     return _compiled(traced), traced
 
 
