@@ -105,7 +105,7 @@ class VorticityConstraint(AbstractConstraint):
         return out
 
     def terms(self, c, rows, shared, data, block):
-        """The `pde` block: $w_t + \mathbf u\cdot\nabla w - \Delta w/Re$."""
+        r"""The `pde` block: $w_t + \mathbf u\cdot\nabla w - \Delta w/Re$."""
 
         def value(name):
             return affine_values(rows[name], c)
