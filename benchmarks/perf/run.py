@@ -38,9 +38,7 @@ from jax.sharding import Mesh
 
 from benchmarks._results import write_results
 from sciml.operators import FNO, DeepONet, UNet
-from sciml.training import init_train_state
-from sciml.training._parallel import replicate, scan_steps, shard_batch, stack_batches
-from sciml.training._step import _make_step
+from sciml.training import DataParallel, init_train_state, make_step, stack_batches
 
 CONFIGS = {
     "deeponet": dict(
@@ -97,12 +95,12 @@ def run_config(name: str, cfg: dict, scale: dict) -> list[dict]:
     model, loss, batch = build(cfg, key)
     opt = optax.adam(1e-3)
     k, n = scale["k"], scale["steps"]
-    one, _ = _make_step(loss, opt)
-    placed, _ = _make_step(loss, opt)  # its own: other input shardings
-    fused, _ = _make_step(loss, opt, wrap=scan_steps)
-    mesh = Mesh(np.array(jax.devices()[:1]), ("data",))
+    one = make_step(loss, opt)
+    placed = make_step(loss, opt)  # its own: other input shardings
+    fused = make_step(loss, opt, steps_per_call=k)
+    parallel = DataParallel(Mesh(np.array(jax.devices()[:1]), ("data",)))
     states = {s: init_train_state(model, opt, key=key) for s in SIDES}
-    states["mesh (1 device)"] = replicate(states["mesh (1 device)"], mesh)
+    states["mesh (1 device)"] = parallel.replicate(states["mesh (1 device)"])
 
     def loop(side, state, start):
         if side == "k steps":
@@ -111,8 +109,7 @@ def run_config(name: str, cfg: dict, scale: dict) -> list[dict]:
                 state, loss_value, _ = fused(b, state)
         elif side == "mesh (1 device)":
             for i in range(start, start + n):
-                b = shard_batch(batch(i), mesh, step=i)
-                state, loss_value, _ = placed(b, state)
+                state, loss_value, _ = placed(parallel.shard(batch(i)), state)
         else:
             for i in range(start, start + n):
                 state, loss_value, _ = one(batch(i), state)
@@ -131,7 +128,7 @@ def run_config(name: str, cfg: dict, scale: dict) -> list[dict]:
             states[side] = loop(side, states[side], n * (r + 1))
             times[side].append((time.perf_counter() - t0) / n)
     med = {s: statistics.median(v) for s, v in times.items()}
-    cost = step_cost(loss, opt, model, batch(0))
+    cost = step_cost(one, batch(0), states["one step"])
     load = [round(v, 2) for v in os.getloadavg()]
     print(f"{name} ({cfg['label']}), load {load}:", flush=True)
     for side in SIDES:
@@ -155,21 +152,10 @@ def run_config(name: str, cfg: dict, scale: dict) -> list[dict]:
     return out
 
 
-def step_cost(loss, opt, model, batch) -> dict:
-    """XLA's cost analysis (FLOPs, bytes accessed) of one training step, the same
-    traced body `fit` compiles, lowered with `jax.jit`."""
-    from sciml.training._step import _join, _split
-
-    step, traced = _make_step(loss, opt)
-    state = init_train_state(model, opt, key=jax.random.key(0))
-    b_arrays, b_static = _split(batch)
-    s_arrays, s_static = _split(state)
-
-    def f(b, s):
-        new, loss_value, _ = traced(_join(b, b_static), _join(s, s_static))
-        return _split(new)[0], loss_value
-
-    analysis = jax.jit(f).lower(b_arrays, s_arrays).compile().cost_analysis()
+def step_cost(step, batch, state) -> dict:
+    """XLA's cost analysis (FLOPs, bytes accessed) of one compiled call of
+    `step`."""
+    analysis = step.lower(batch, state).compile().cost_analysis()
     if isinstance(analysis, list):
         analysis = analysis[0]
     return {"flops": float(analysis.get("flops", 0.0)),

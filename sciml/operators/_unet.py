@@ -95,11 +95,9 @@ class _Block(eqx.Module):
     norm1: eqx.nn.GroupNorm | None
     conv2: eqx.nn.Conv
     norm2: eqx.nn.GroupNorm | None
-    how: str = eqx.field(static=True)
 
-    def __init__(self, dims, cin, cout, norm, groups, how):
-        """Shape-only convolutions (see `uniform_init`); `how` as in `conv`."""
-        self.how = how
+    def __init__(self, dims, cin, cout, norm, groups):
+        """Shape-only convolutions (see `uniform_init`)."""
         self.conv1 = shaped(eqx.nn.Conv, dims, cin, cout, 3, padding=1, use_bias=False)
         self.conv2 = shaped(eqx.nn.Conv, dims, cout, cout, 3, padding=1, use_bias=False)
         if norm == "group":
@@ -108,9 +106,12 @@ class _Block(eqx.Module):
         else:
             self.norm1 = self.norm2 = None
 
-    def __call__(self, h: Float[Array, "*grid cin"]) -> Float[Array, "*grid cout"]:
+    def __call__(
+        self, h: Float[Array, "*grid cin"], how: str
+    ) -> Float[Array, "*grid cout"]:
+        """The block on `h`, its convolutions run as `how` says (see `conv`)."""
         for layer, norm in ((self.conv1, self.norm1), (self.conv2, self.norm2)):
-            h = conv(layer, h, self.how)
+            h = conv(layer, h, how)
             h = jnp.tanh(h if norm is None else group_norm(norm, h))
         return h
 
@@ -221,7 +222,7 @@ class UNet(eqx.Module):
                 )
 
         def block(cin, cout):
-            return _Block(d, cin, cout, self.norm, self.groups, self.conv)
+            return _Block(d, cin, cout, self.norm, self.groups)
 
         enc_in = [self.in_channels, *widths[: LEVELS - 1]]
         encoders = tuple(
@@ -264,12 +265,12 @@ class UNet(eqx.Module):
         h = jnp.moveaxis(u, 0, -1)
         skips = []
         for encoder in self.encoders:
-            h = encoder(h)
+            h = encoder(h, self.conv)
             skips.append(h)
             h = max_pool(h)
-        h = self.bottleneck(h)
+        h = self.bottleneck(h, self.conv)
         for up, decoder, skip in zip(
             self.upconvs, self.decoders, reversed(skips), strict=True
         ):
-            h = decoder(jnp.concatenate([up_conv(up, h), skip], axis=-1))
+            h = decoder(jnp.concatenate([up_conv(up, h), skip], axis=-1), self.conv)
         return jnp.moveaxis(same_conv(self.head, h), -1, 0)  # pointwise

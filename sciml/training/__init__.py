@@ -17,6 +17,7 @@ from ._fit import (
 )
 from ._host_memory import reuse_host_memory as reuse_host_memory
 from ._normalise import Normalised as Normalised, Normaliser as Normaliser
+from ._parallel import DataParallel as DataParallel, stack_batches as stack_batches
 from ._serialise import (
     load_model as load_model,
     model_spec as model_spec,
@@ -33,6 +34,7 @@ from ._summary import count_parameters as count_parameters, summary as summary
 
 __all__ = [
     "Checkpoints",
+    "DataParallel",
     "FitResult",
     "NON_FINITE_POLICIES",
     "NonFiniteLossError",
@@ -48,6 +50,7 @@ __all__ = [
     "model_spec",
     "reuse_host_memory",
     "save_model",
+    "stack_batches",
     "start_distributed",
     "summary",
 ]

@@ -21,7 +21,7 @@ from .._checks import boolean, choice, integer
 from ._batches import _batch_source, _check_batch, _describe_leaves, _signature
 from ._checkpoint import Checkpoints
 from ._log import MetricsLog, Progress, logger
-from ._parallel import data_mesh, replicate, scan_steps, shard_batch, stack_batches
+from ._parallel import DataParallel, data_mesh, stack_batches
 from ._serialise import save_model
 from ._step import (
     NON_FINITE_POLICIES,
@@ -384,6 +384,7 @@ def fit(
     skip = on_non_finite == "skip"
     k = integer("steps_per_call", steps_per_call, minimum=1, owner="fit")
     mesh = data_mesh(mesh)
+    parallel = None if mesh is None else DataParallel(mesh)
     if validate_every is not None:
         validate_every = integer(
             "validate_every", validate_every, minimum=1, owner="fit"
@@ -472,10 +473,10 @@ def fit(
     fused_fn, fused_traced = (None, None)
     if k > 1:
         fused_fn, fused_traced = _make_step(
-            loss_fn, optimizer, trainable, on_non_finite, owner="fit", wrap=scan_steps
+            loss_fn, optimizer, trainable, on_non_finite, owner="fit", steps_per_call=k
         )
-    if mesh is not None:
-        state = replicate(state, mesh)
+    if parallel is not None:
+        state = parallel.replicate(state)
     history: list[dict[str, Any]] = []
     last_checkpoint = None
     if ckpts is not None and start > 0:
@@ -500,12 +501,12 @@ def fit(
                     _check_batch(j, expected, first, batch)
             if n_call == 1:
                 batch, call = chunk[0], step_fn
-                if mesh is not None:
-                    batch = shard_batch(batch, mesh, step=i)
+                if parallel is not None:
+                    batch = parallel.shard(batch, step=i)
             else:
                 batch, call = stack_batches(chunk), fused_fn
-                if mesh is not None:
-                    batch = shard_batch(batch, mesh, axis=1, step=i)
+                if parallel is not None:
+                    batch = parallel.shard(batch, axis=1, step=i)
             state, loss, metrics = call(batch, state)
             losses.append(loss)
             metric_values.append(metrics)

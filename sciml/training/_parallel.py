@@ -1,8 +1,9 @@
-"""Data parallelism for `fit`: batches split over the devices of a mesh, the
-training state replicated, and the k-step loop that runs several steps per
-dispatch. Both are plain JAX: a `jax.sharding.Mesh`, `NamedSharding`s and
-`lax.scan`; the compiled step is partitioned by XLA (GSPMD), so a loss that
-averages over the batch gets its all-reduce without any code here."""
+"""Data parallelism: batches split over the devices of a mesh, the training
+state replicated (`DataParallel`), and the k-step loop that runs several steps
+per dispatch (`stack_batches`, `scan_steps`). Both are plain JAX: a
+`jax.sharding.Mesh`, `NamedSharding`s and `lax.scan`; the compiled step is
+partitioned by XLA (GSPMD), so a loss that averages over the batch gets its
+all-reduce without any code here."""
 
 from typing import Any
 
@@ -32,78 +33,111 @@ def data_mesh(mesh: Mesh | None) -> Mesh | None:
     return mesh
 
 
-def put(x: Any, sharding: NamedSharding) -> jax.Array:
-    """`x` placed on `sharding`. Across processes `jax.device_put` takes a host
-    value, the same on every process (each sends only its devices' part), so a
-    device array is read back first, and a PRNG key goes as its key data."""
-    if jax.process_count() == 1:
-        return jax.device_put(x, sharding)
+def _put(x: Any, sharding: NamedSharding) -> jax.Array:
+    """One leaf across processes: `jax.device_put` takes a host value, the same
+    on every process (each sends only its devices' part), so a device array is
+    read back first, and a PRNG key goes as its key data."""
     if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-        data = put(jax.random.key_data(x), sharding)
+        data = _put(jax.random.key_data(x), sharding)
         return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
     return jax.device_put(np.asarray(x), sharding)
 
 
-def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Every array leaf of `tree` copied to every device of `mesh`."""
-    sharding = NamedSharding(mesh, PartitionSpec())
+def _place(tree: Any, shardings: Any) -> Any:
+    """The array leaves of `tree` on their `shardings` (a matching pytree, None
+    at the other leaves): one `jax.device_put` in one process."""
     arrays, rest = eqx.partition(tree, eqx.is_array)
-    return eqx.combine(jax.tree.map(lambda x: put(x, sharding), arrays), rest)
+    if jax.process_count() == 1:
+        return eqx.combine(jax.device_put(arrays, shardings), rest)
+    return eqx.combine(jax.tree.map(_put, arrays, shardings), rest)
 
 
-def shard_batch(batch: Any, mesh: Mesh, axis: int = 0, *, step: int) -> Any:
-    """The array leaves of `batch` split along `axis` (the batch axis; 1 for a
-    stack of batches) over all the devices of `mesh`. A leaf whose length there
-    is not a multiple of the device count (points shared by every sample, a
-    scalar) is replicated instead, with a warning at step 0; if no leaf can be
-    split, the batch size is wrong and this raises. Placement never changes the
-    result (the step computes the same values on any sharding), only where the
-    work runs."""
-    n = mesh.size
-    split = NamedSharding(mesh, PartitionSpec(*([None] * axis), mesh.axis_names))
-    whole = NamedSharding(mesh, PartitionSpec())
-    leaves = jax.tree_util.tree_flatten_with_path(batch)[0]
-    splits = {
-        jax.tree_util.keystr(p) or "<batch>": x.ndim > axis and x.shape[axis] % n == 0
-        for p, x in leaves
-        if eqx.is_array(x)
-    }
-    if splits and not any(splits.values()):
-        shapes = ", ".join(
-            f"{jax.tree_util.keystr(p) or '<batch>'} {tuple(x.shape)}"
-            for p, x in leaves
-            if eqx.is_array(x)
+class DataParallel:
+    """Batches split along their batch axis over every device of `mesh` (all of
+    its axes together), a state replicated on each: what `sciml.training.fit`
+    does with `mesh=`, for a loop of your own.
+
+    A batch leaf whose length along the batch axis is not a multiple of the
+    device count (points shared by every sample, a scalar) is replicated, with a
+    warning the first time; if no leaf can be split the batch size is wrong and
+    `shard` raises. The shardings of a batch structure are worked out once and
+    reused. Placement never changes what a step computes, only where.
+
+    ```python
+    dp = DataParallel(jax.sharding.Mesh(jax.devices(), ("data",)))
+    state = dp.replicate(state)
+    for batch in batches:
+        state, loss, metrics = step(dp.shard(batch), state)
+    ```
+
+    **Arguments:**
+
+    - `mesh`: a `jax.sharding.Mesh`.
+    """
+
+    def __init__(self, mesh: Mesh):
+        self.mesh = mesh
+        self._plans: dict = {}
+
+    def replicate(self, tree: Any) -> Any:
+        """Every array leaf of `tree` copied to every device of the mesh."""
+        whole = NamedSharding(self.mesh, PartitionSpec())
+        arrays = eqx.filter(tree, eqx.is_array)
+        return _place(tree, jax.tree.map(lambda _: whole, arrays))
+
+    def shard(self, batch: Any, axis: int = 0, *, step: int = 0) -> Any:
+        """`batch` with its array leaves split along `axis` (0; 1 for a stack of
+        batches, `stack_batches`); `step` names the batch in errors."""
+        leaves, treedef = jax.tree.flatten(batch)
+        key = (axis, treedef, tuple(getattr(x, "shape", None) for x in leaves))
+        if key not in self._plans:
+            self._plans[key] = self._plan(batch, axis, step)
+        return _place(batch, self._plans[key])
+
+    def _plan(self, batch: Any, axis: int, step: int) -> Any:
+        n = self.mesh.size
+        split = NamedSharding(
+            self.mesh, PartitionSpec(*([None] * axis), self.mesh.axis_names)
         )
-        raise ValueError(
-            f"fit: the batch of step {step} cannot be split over the mesh's {n} "
-            f"devices: no leaf has a batch axis of a multiple of {n} rows "
-            f"({shapes}). Fix: a batch size that is a multiple of {n}, or a "
-            f"smaller mesh, e.g. `mesh=jax.sharding.Mesh(jax.devices()[:1], "
-            f"('data',))` for one device."
+        whole = NamedSharding(self.mesh, PartitionSpec())
+        arrays = eqx.filter(batch, eqx.is_array)
+        named = jax.tree_util.tree_flatten_with_path(arrays)[0]
+        ok = {
+            jax.tree_util.keystr(p) or "<batch>": x.ndim > axis
+            and x.shape[axis] % n == 0
+            for p, x in named
+        }
+        if named and not any(ok.values()):
+            shapes = ", ".join(f"{name} {tuple(x.shape)}" for name, (_, x) in
+                               zip(ok, named, strict=True))  # fmt: skip
+            raise ValueError(
+                f"fit: the batch of step {step} cannot be split over the mesh's "
+                f"{n} devices: no leaf has a batch axis of a multiple of {n} rows "
+                f"({shapes}). Fix: a batch size that is a multiple of {n}, or a "
+                f"smaller mesh, e.g. `mesh=jax.sharding.Mesh(jax.devices()[:1], "
+                f"('data',))` for one device."
+            )
+        kept = [name for name, good in ok.items() if not good]
+        if kept:
+            logger.warning(
+                "fit: replicating %s on every device (its axis %d is not a "
+                "multiple of the mesh's %d devices); the other batch leaves are "
+                "split.",
+                ", ".join(kept),
+                axis,
+                n,
+            )
+        return jax.tree_util.tree_map_with_path(
+            lambda p, x: split if ok[jax.tree_util.keystr(p) or "<batch>"] else whole,
+            arrays,
         )
-    kept = [name for name, ok in splits.items() if not ok]
-    if kept and step == 0:
-        logger.warning(
-            "fit: replicating %s on every device (its axis %d is not a multiple "
-            "of the mesh's %d devices); the other batch leaves are split.",
-            ", ".join(kept),
-            axis,
-            n,
-        )
-
-    def place(path, x):
-        if not eqx.is_array(x):
-            return x
-        ok = splits[jax.tree_util.keystr(path) or "<batch>"]
-        return put(x, split if ok else whole)
-
-    return jax.tree_util.tree_map_with_path(place, batch)
 
 
 def stack_batches(batches: list) -> Any:
     """`k` batches of one structure as one, each array leaf stacked on a new
     leading axis (NumPy arrays on the host, others with `jnp.stack`); non-array
-    leaves are the first batch's (`fit` has checked that they agree)."""
+    leaves are the first batch's: the input of a step built with
+    `make_step(..., steps_per_call=k)`."""
 
     def stack(*xs):
         if not eqx.is_array(xs[0]) and not isinstance(xs[0], np.ndarray):

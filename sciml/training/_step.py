@@ -11,6 +11,7 @@ import optax
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
 from .._checks import choice, integer
+from ._parallel import scan_steps
 
 NON_FINITE_POLICIES = ("stop", "skip")
 """The choices of `on_non_finite` in [`sciml.training.make_step`][] and
@@ -227,11 +228,11 @@ def _make_step(
     on_non_finite: str = "stop",
     *,
     owner: str = "make_step",
-    wrap: Callable | None = None,
+    steps_per_call: int = 1,
 ) -> tuple[StepFn, Callable]:
     """Build the jitted step and return it with the traced function (for counts);
-    `wrap(step) -> function` (e.g. `scan_steps`, k steps per call) is compiled
-    in the step's place."""
+    with `steps_per_call > 1` the step of a stack of batches (`scan_steps`)."""
+    steps_per_call = integer("steps_per_call", steps_per_call, minimum=1, owner=owner)
     on_non_finite = choice(
         "on_non_finite", on_non_finite, NON_FINITE_POLICIES, owner=owner
     )
@@ -289,7 +290,7 @@ def _make_step(
         )
         return new_state, loss, metrics
 
-    body = _step if wrap is None else wrap(_step)
+    body = _step if steps_per_call == 1 else scan_steps(_step)
     traced = eqx.debug.assert_max_traces(body, max_traces=1)
     return _compiled(traced), traced
 
@@ -335,19 +336,32 @@ def _compiled(traced: Callable) -> StepFn:
         return arrays, loss, metrics
 
     jitted = jax.jit(arrays_step, static_argnums=0, donate_argnums=2)
+    return _Step(jitted)
 
-    def step(batch, state):
+
+class _Step:
+    """The compiled step: `step(batch, state)`, and `step.lower(batch, state)`,
+    the `jax.stages.Lowered` of that call (`.compile().cost_analysis()` gives
+    XLA's FLOPs and bytes)."""
+
+    def __init__(self, jitted):
+        self._jitted = jitted
+
+    def _arguments(self, batch, state):
         batch_arrays, batch_static = _split(batch)
         state_arrays, state_static = _split(state)
+        return (batch_static, state_static), batch_arrays, state_arrays
+
+    def __call__(self, batch, state):
+        static, batch_arrays, state_arrays = self._arguments(batch, state)
         with warnings.catch_warnings():
             # a CPU may decline to reuse some donated buffers; harmless
             warnings.filterwarnings("ignore", message="Some donated buffers")
-            arrays, loss, metrics = jitted(
-                (batch_static, state_static), batch_arrays, state_arrays
-            )
-        return _join(arrays, state_static), loss, metrics
+            arrays, loss, metrics = self._jitted(static, batch_arrays, state_arrays)
+        return _join(arrays, static[1]), loss, metrics
 
-    return step
+    def lower(self, batch, state):
+        return self._jitted.lower(*self._arguments(batch, state))
 
 
 def make_step(
@@ -356,6 +370,7 @@ def make_step(
     *,
     trainable: Any = None,
     on_non_finite: str = "stop",
+    steps_per_call: int = 1,
 ) -> StepFn:
     """Build a jitted training step for any equinox model.
 
@@ -404,12 +419,21 @@ def make_step(
         bitwise unchanged. Build the state with the same `trainable`.
     - `on_non_finite`: what a non-finite step does, `"stop"` or `"skip"` (one of
         [`sciml.training.NON_FINITE_POLICIES`][]; see above).
+    - `steps_per_call`: `k`, the steps one call runs (default 1). With `k > 1`
+        the step takes `k` batches stacked along a new leading axis
+        ([`sciml.training.stack_batches`][]) and runs them in one `lax.scan`,
+        the same keys and guard per step; `loss` and every metric come back as
+        `k`-vectors.
 
     **Returns:**
 
-    `step(batch, state) -> (state, loss, metrics)`. The input `state` is donated:
+    `step(batch, state) -> (state, loss, metrics)`, with
+    `step.lower(batch, state)` the `jax.stages.Lowered` of that call (e.g.
+    `.compile().cost_analysis()`). The input `state` is donated:
     use only the returned one. The returned `loss` and `metrics` are those of the
     step's batch, non-finite ones included.
     """
-    step, _ = _make_step(loss_fn, optimizer, trainable, on_non_finite)
+    step, _ = _make_step(
+        loss_fn, optimizer, trainable, on_non_finite, steps_per_call=steps_per_call
+    )
     return step

@@ -120,8 +120,8 @@ _SHARDED = textwrap.dedent(
     with pytest.raises(ValueError, match=r"step 0 cannot be split over the mesh's 8"):
         _fit([(x[:12], y[:12]) for x, y in batches])
     # a leaf without the batch axis (points shared by every sample) is replicated
-    from sciml.training._parallel import shard_batch
-    placed = shard_batch((np.ones((16, 3)), np.ones((5, 1))), grid, step=1)
+    from sciml.training import DataParallel
+    placed = DataParallel(grid).shard((np.ones((16, 3)), np.ones((5, 1))))
     assert not placed[0].sharding.is_fully_replicated
     assert placed[1].sharding.is_fully_replicated
     print("ok")
