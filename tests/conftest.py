@@ -29,3 +29,22 @@ def no_typecheck():
         yield
     finally:
         jaxtyping.config.update("jaxtyping_disable", False)
+
+
+def pytest_configure(config):
+    """One persistent XLA compilation cache for the whole run, shared by the xdist
+    workers and new each run (so a run's time does not depend on an earlier one):
+    many tests build the same small programs anew (a fresh `jit` of the same
+    model), and the cache compiles each once. `SCIML_TEST_JAX_CACHE=0` turns it off."""
+    import os
+    import tempfile
+
+    if os.environ.get("SCIML_TEST_JAX_CACHE") == "0":
+        return
+    if not hasattr(config, "workerinput"):  # the controller, before workers start
+        os.environ.setdefault(
+            "SCIML_TEST_JAX_CACHE", tempfile.mkdtemp(prefix="sciml-jax-cache-")
+        )
+    jax.config.update("jax_compilation_cache_dir", os.environ["SCIML_TEST_JAX_CACHE"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

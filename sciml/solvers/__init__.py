@@ -9,6 +9,11 @@ One equinox module per PDE, built on a `Grid` with its step and parameters:
   has `solve(w0, ts)`), `AllenCahn1D` (pseudo-spectral ETDRK4, the PINN benchmarks'
   reference), `SourceDiffusionReaction1D` (sine-basis ETDRK4) and
   `SpectralBurgers1D` (Fourier ETDRK4), the DeepONet benchmarks' data;
+- periodic 1-D Fourier steppers on one base, `AbstractSpectralStepper1D` (ETDRK4,
+  a linear symbol and a pointwise nonlinear term): `SpectralBurgers1D`,
+  `SpectralAdvection1D` (exact in time), `SpectralReactionDiffusion1D` and
+  `AllenCahn1D`, the spectral alternative of the PDEBench generators
+  (`scheme="spectral"`); `resample` interpolates their frames onto a finer grid;
 - adaptive solvers, `solver.solve(u0, ts) -> Solution`: `DiffusionSorption`,
   `DiffusionReaction2D`, `NonlinearDiffusion2D` (the PINN benchmarks' reference);
 - the steady `Darcy`, `solver.solve(a) -> DarcySolution`, on a square or on the
@@ -63,7 +68,15 @@ from ._series_grf import (
 from ._source_diffusion_reaction import (
     SourceDiffusionReaction1D as SourceDiffusionReaction1D,
 )
+from ._spectral_1d import (
+    AbstractSpectralStepper1D as AbstractSpectralStepper1D,
+    resample as resample,
+)
+from ._spectral_advection import SpectralAdvection1D as SpectralAdvection1D
 from ._spectral_burgers import SpectralBurgers1D as SpectralBurgers1D
+from ._spectral_reaction_diffusion import (
+    SpectralReactionDiffusion1D as SpectralReactionDiffusion1D,
+)
 from ._systems import (
     SYSTEMS as SYSTEMS,
     AbstractSystem as AbstractSystem,
@@ -80,6 +93,7 @@ __all__ = [
     "GEOMETRIES",
     "SYSTEMS",
     "AbstractInitialCondition",
+    "AbstractSpectralStepper1D",
     "AbstractStepper",
     "AbstractSystem",
     "Advection",
@@ -106,11 +120,14 @@ __all__ = [
     "ReactionDiffusion",
     "Solution",
     "SourceDiffusionReaction1D",
+    "SpectralAdvection1D",
     "SpectralBurgers1D",
+    "SpectralReactionDiffusion1D",
     "SquaredExponentialGRF",
     "SquaredExponentialSeries",
     "StandardNormal",
     "geometry_mask",
+    "resample",
     "get_system",
     "source_coefficients",
     "substeps",

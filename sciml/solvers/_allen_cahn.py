@@ -50,61 +50,12 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._base import AbstractStepper, as_real, frames
+from ._base import as_real
 from ._grid import Grid
+from ._spectral_1d import AbstractSpectralStepper1D, check_periodic_grid
 
 
-def etdrk4_coefficients(
-    hl: Float[Array, " K"], h: Float[Array, ""], contour_points: int = 32
-) -> tuple[Array, Array, Array, Array, Array, Array]:
-    r"""The ETDRK4 coefficients $(E, E_2, Q, f_1, f_2, f_3)$ for the real linear
-    symbol times the step, $hL$, by Kassam and Trefethen's contour means (module
-    docstring).
-
-    **Arguments:**
-
-    - `hl`: $hL$ for every mode, real.
-    - `h`: the step $h$.
-    - `contour_points`: $M$, the points on the upper half of each circle.
-
-    **Returns:**
-
-    Six real arrays of the shape of `hl`.
-    """
-    dtype = hl.dtype
-    complex_dtype = jnp.result_type(dtype, jnp.complex64)
-    angles = np.pi * (np.arange(1, contour_points + 1) - 0.5) / contour_points
-    roots = jnp.asarray(np.exp(1j * angles), complex_dtype)
-    z = hl.astype(complex_dtype)[..., None] + roots
-    ez, ez2 = jnp.exp(z), jnp.exp(z / 2)
-
-    def mean(values):
-        return jnp.real(jnp.mean(values, axis=-1)).astype(dtype)
-
-    z3 = z**3
-    q = h * mean((ez2 - 1) / z)
-    f1 = h * mean((-4 - z + ez * (4 - 3 * z + z**2)) / z3)
-    f2 = h * mean((2 + z + ez * (z - 2)) / z3)
-    f3 = h * mean((-4 - 3 * z - z**2 + ez * (4 - z)) / z3)
-    return jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3
-
-
-def etdrk4_step(v: Array, coefficients, nonlinear) -> Array:
-    """One ETDRK4 step (Cox and Matthews; Kassam and Trefethen's form) of
-    $v' = Lv + N(v)$ in the basis where $L$ is diagonal, from the coefficients of
-    `etdrk4_coefficients` and `nonlinear` $= N$."""
-    e, e2, q, f1, f2, f3 = coefficients
-    nv = nonlinear(v)
-    a = e2 * v + q * nv
-    na = nonlinear(a)
-    b = e2 * v + q * na
-    nb = nonlinear(b)
-    c = e2 * a + q * (2 * nb - nv)
-    nc = nonlinear(c)
-    return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
-
-
-class AllenCahn1D(AbstractStepper):
+class AllenCahn1D(AbstractSpectralStepper1D):
     r"""One ETDRK4 step of the Fourier pseudo-spectral semi-discretisation of
     $u_t = \varepsilon u_{xx} + \gamma(u - u^3)$ on a periodic grid of nodes (module
     docstring).
@@ -139,6 +90,7 @@ class AllenCahn1D(AbstractStepper):
     eps: Float[Array, ""]
     gamma: Float[Array, ""]
     contour_points: int = eqx.field(static=True)
+    dealias = False
 
     def __init__(
         self,
@@ -150,18 +102,7 @@ class AllenCahn1D(AbstractStepper):
         contour_points: int = 32,
     ):
         owner = "AllenCahn1D"
-        n = grid.shape[0] if isinstance(grid, Grid) else 0
-        if (
-            not isinstance(grid, Grid)
-            or grid.ndim != 1
-            or grid.points != "nodes"
-            or n % 2
-            or n < 4
-        ):
-            raise ValueError(
-                f"{owner} needs a 1-D periodic Grid of nodes, an even number >= 4 of "
-                f'them, e.g. Grid(512, -1.0, 1.0, points="nodes"); got {grid!r}.'
-            )
+        check_periodic_grid(grid, owner, nodes_only=True)
         if _checks.is_real(dt):
             _checks.real("dt", dt, above=0.0, owner=owner)
         if _checks.is_real(eps):
@@ -174,59 +115,14 @@ class AllenCahn1D(AbstractStepper):
             "contour_points", contour_points, minimum=4, owner=owner
         )
 
-    def wavenumbers(self, dtype=None) -> Float[Array, " K"]:
-        """The angular wavenumbers $k_m = 2\\pi m/L$, $m = 0 .. N/2$, of the rfft."""
-        n, length = self.grid.shape[0], self.grid.lengths[0]
-        k = 2 * np.pi * np.fft.rfftfreq(n, length / n)
-        return jnp.asarray(k, dtype=dtype or jnp.result_type(float))
+    def linear(self, k):
+        return self.gamma - self.eps * k**2
 
-    def _coefficients(self, dtype):
-        k = self.wavenumbers(dtype)
-        h = self.dt.astype(dtype)
-        hl = h * (self.gamma - self.eps * k**2).astype(dtype)
-        return etdrk4_coefficients(hl, h, self.contour_points)
+    def nonlinear(self, u):
+        return u**3
 
-    def _nonlinear(self, v: Array) -> Array:
-        u = jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
-        return -self.gamma * jnp.fft.rfft(u**3, axis=-1)
-
-    def _step(self, v: Array, coefficients) -> Array:
-        return etdrk4_step(v, coefficients, self._nonlinear)
-
-    def __call__(self, u: Float[Array, " C N"]) -> Float[Array, " C N"]:
-        """One ETDRK4 step of size `dt` from the field `u`, shape `(C, N)`."""
-        self.grid.check_field(u, "AllenCahn1D")
-        v = self._step(jnp.fft.rfft(u, axis=-1), self._coefficients(u.dtype))
-        return jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
-
-    def trajectory(
-        self, u0: Float[Array, " C N"], n_frames: int, substeps: int = 1
-    ) -> Float[Array, " T C N"]:
-        """The frames $u(k\\,m\\,\\Delta t)$, $k = 0 .. n - 1$, as
-        `AbstractStepper.trajectory`, with the coefficients computed once and the
-        steps taken in Fourier space (equal to repeated `stepper(u)` to round-off).
-
-        **Arguments:**
-
-        - `u0`: the initial field `(C, N)`.
-        - `n_frames`: frames returned, including `u0` (static).
-        - `substeps`: steps between two frames (static).
-
-        **Returns:**
-
-        The frames, shape `(n_frames, C, N)`.
-        """
-        self.grid.check_field(u0, "AllenCahn1D")
-        coefficients = self._coefficients(u0.dtype)
-        n = self.grid.shape[0]
-        return frames(
-            lambda v: self._step(v, coefficients),
-            u0,
-            n_frames,
-            substeps,
-            forward=lambda u: jnp.fft.rfft(u, axis=-1),
-            backward=lambda v: jnp.fft.irfft(v, n=n, axis=-1),
-        )
+    def multiplier(self, k):
+        return -self.gamma * jnp.ones_like(k)
 
     @staticmethod
     def initial_condition(

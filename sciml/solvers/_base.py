@@ -95,6 +95,7 @@ def frames(
     *,
     forward: Callable[[Array], Array] = lambda u: u,
     backward: Callable[[Array], Array] = lambda v: v,
+    first: Array | None = None,
 ) -> Array:
     """`u0` and then `n_frames - 1` frames, one every `substeps` applications of
     `step`, taken in a transformed space (a spectral solver steps Fourier or sine
@@ -110,7 +111,8 @@ def frames(
         return v, backward(v)
 
     _, out = jax.lax.scan(interval, forward(u0), None, length=n_frames - 1)
-    return jnp.concatenate([u0[None], out.astype(u0.dtype)])
+    first = u0 if first is None else first
+    return jnp.concatenate([first[None], out.astype(first.dtype)])
 
 
 def substeps(

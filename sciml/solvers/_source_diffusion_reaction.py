@@ -36,8 +36,8 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._allen_cahn import etdrk4_coefficients, etdrk4_step
 from ._base import AbstractStepper, as_real, frames
+from ._etdrk import etdrk4_coefficients, etdrk4_step
 from ._grid import Grid
 
 

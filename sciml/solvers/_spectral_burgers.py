@@ -9,7 +9,7 @@ space; on these smooth viscous solutions a spectral scheme reaches round-off on 
 coarser grid, in fewer steps [D].
 
 - **Space**: collocation at the $N$ nodes $x_j = a + jL/N$ (`Grid(N, a, b,
-  points="nodes")`), real FFTs, $\partial_x \to ik$ with $k = 2\pi m/L$. The
+  points="nodes")`) or cell centres (PDEBench's files), real FFTs, $\partial_x \to ik$ with $k = 2\pi m/L$. The
   nonlinear term is written in conservative form, $-(u^2/2)_x \to -\tfrac{ik}{2}
   \widehat{u^2}$, and de-aliased by the 2/3 rule: the modes $|m| > N/3$ of the
   product are zeroed, so a state whose modes lie in $|m| \le N/3$ is advanced
@@ -30,32 +30,31 @@ $N$); halving the step divides the time error by 16 (order 4.0).
 import math
 
 import equinox as eqx
-import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
-from ._allen_cahn import etdrk4_coefficients, etdrk4_step
-from ._base import AbstractStepper, as_real, frames
+from ._base import as_real
 from ._grid import Grid
+from ._spectral_1d import AbstractSpectralStepper1D, check_periodic_grid
 
 
-class SpectralBurgers1D(AbstractStepper):
+class SpectralBurgers1D(AbstractSpectralStepper1D):
     r"""One ETDRK4 step of the de-aliased Fourier pseudo-spectral discretisation of
-    $u_t + (u^2/2)_x = \nu u_{xx}$ on a periodic grid of nodes (module docstring).
+    $u_t + (u^2/2)_x = \nu u_{xx}$ on a periodic grid (module docstring): $L(k) =
+    -\nu k^2$, $f(u) = u^2$, $m(k) = -ik/2$, de-aliased by the 2/3 rule.
 
     `stepper(u)` maps a field `(C, N)` (each channel its own solution) to the next;
     `stepper.trajectory(u0, n_frames, substeps)` computes the coefficients once and
-    steps in Fourier space. `dt` and `nu` are array leaves: one compilation per
-    grid, vmap over steppers and fields, gradients with respect to both and to the
-    initial field.
+    steps in Fourier space (`output_points` interpolates its frames onto a finer
+    grid). `dt` and `nu` are array leaves: one compilation per grid, vmap over
+    steppers and fields, gradients with respect to both and to the initial field.
 
-    The benchmark's solve: `SpectralBurgers1D(Grid(400, points="nodes"), dt, 0.01)`
-    in float64, with `dt` from `max_dt`, saved every 4th node.
+    The DeepONet benchmark's solve: `SpectralBurgers1D(Grid(400, points="nodes"),
+    dt, 0.01)` in float64, with `dt` from `max_dt`, saved every 4th node.
 
     **Arguments:**
 
-    - `grid`: a 1-D `Grid` of nodes, an even number $N \ge 4$ of them.
+    - `grid`: a 1-D `Grid` of nodes or cells, an even number $N \ge 4$ of them.
     - `dt`: the step $h > 0$.
     - `nu`: the viscosity $\nu \ge 0$ (the diffusivity itself, not PDEBench's
         $\nu/\pi$).
@@ -69,6 +68,7 @@ class SpectralBurgers1D(AbstractStepper):
     dt: Float[Array, ""]
     nu: Float[Array, ""]
     contour_points: int = eqx.field(static=True)
+    dealias = True
 
     def __init__(
         self,
@@ -79,7 +79,7 @@ class SpectralBurgers1D(AbstractStepper):
         contour_points: int = 32,
     ):
         owner = "SpectralBurgers1D"
-        _check_grid(grid, owner)
+        check_periodic_grid(grid, owner)
         if _checks.is_real(dt):
             _checks.real("dt", dt, above=0.0, owner=owner)
         if _checks.is_real(nu):
@@ -109,91 +109,17 @@ class SpectralBurgers1D(AbstractStepper):
         $\Delta t_{\max}$ (`inf` when $u_{\max} = 0$).
         """
         owner = "SpectralBurgers1D.max_dt"
-        _check_grid(grid, owner)
+        check_periodic_grid(grid, owner)
         u_max = _checks.real("u_max", u_max, minimum=0.0, owner=owner)
         cfl = _checks.real("cfl", cfl, above=0.0, owner=owner)
         k_cut = 2 * math.pi * (grid.shape[0] // 3) / grid.lengths[0]
         return cfl / (u_max * k_cut) if u_max > 0 else math.inf
 
-    def wavenumbers(self, dtype=None) -> Float[Array, " K"]:
-        """The angular wavenumbers $k_m = 2\\pi m/L$, $m = 0 .. N/2$, of the rfft."""
-        n, length = self.grid.shape[0], self.grid.lengths[0]
-        k = 2 * np.pi * np.fft.rfftfreq(n, length / n)
-        return jnp.asarray(k, dtype=dtype or jnp.result_type(float))
+    def linear(self, k):
+        return -self.nu * k**2
 
-    def _dealias(self) -> np.ndarray:
-        n = self.grid.shape[0]
-        return (np.arange(n // 2 + 1) <= n // 3).astype(float)
+    def nonlinear(self, u):
+        return u**2
 
-    def _coefficients(self, dtype):
-        k = self.wavenumbers(dtype)
-        h = self.dt.astype(dtype)
-        hl = -h * (self.nu * k**2).astype(dtype)
-        return etdrk4_coefficients(hl, h, self.contour_points)
-
-    def _nonlinear(self, v: Array, derivative: Array) -> Array:
-        u = jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
-        return derivative * jnp.fft.rfft(u**2, axis=-1)
-
-    def _derivative(self, dtype) -> Array:
-        """$-\\tfrac{ik}{2}$ on the de-aliased modes, 0 elsewhere."""
-        k = self.wavenumbers(dtype) * jnp.asarray(self._dealias(), dtype)
+    def multiplier(self, k):
         return -0.5j * k
-
-    def _step(self, v: Array, coefficients, derivative: Array) -> Array:
-        return etdrk4_step(v, coefficients, lambda w: self._nonlinear(w, derivative))
-
-    def __call__(self, u: Float[Array, "C N"]) -> Float[Array, "C N"]:
-        """One ETDRK4 step of size `dt` from the field `u`, shape `(C, N)`."""
-        self.grid.check_field(u, "SpectralBurgers1D")
-        v = self._step(
-            jnp.fft.rfft(u, axis=-1),
-            self._coefficients(u.dtype),
-            self._derivative(u.dtype),
-        )
-        return jnp.fft.irfft(v, n=self.grid.shape[0], axis=-1)
-
-    def trajectory(
-        self, u0: Float[Array, "C N"], n_frames: int, substeps: int = 1
-    ) -> Float[Array, "T C N"]:
-        """The frames $u(k\\,m\\,\\Delta t)$, $k = 0 .. n - 1$, as
-        `AbstractStepper.trajectory`, with the coefficients computed once and the
-        steps taken in Fourier space (equal to repeated `stepper(u)` to round-off).
-
-        **Arguments:**
-
-        - `u0`: the initial field `(C, N)`.
-        - `n_frames`: frames returned, including `u0` (static).
-        - `substeps`: steps between two frames (static).
-
-        **Returns:**
-
-        The frames, shape `(n_frames, C, N)`; frame 0 is `u0` as given.
-        """
-        self.grid.check_field(u0, "SpectralBurgers1D")
-        coefficients = self._coefficients(u0.dtype)
-        derivative = self._derivative(u0.dtype)
-        n = self.grid.shape[0]
-        return frames(
-            lambda v: self._step(v, coefficients, derivative),
-            u0,
-            n_frames,
-            substeps,
-            forward=lambda u: jnp.fft.rfft(u, axis=-1),
-            backward=lambda v: jnp.fft.irfft(v, n=n, axis=-1),
-        )
-
-
-def _check_grid(grid, owner: str) -> None:
-    n = grid.shape[0] if isinstance(grid, Grid) else 0
-    if (
-        not isinstance(grid, Grid)
-        or grid.ndim != 1
-        or grid.points != "nodes"
-        or n % 2
-        or n < 4
-    ):
-        raise ValueError(
-            f"{owner} needs a 1-D periodic Grid of nodes, an even number >= 4 of "
-            f'them, e.g. Grid(1000, 0.0, 1.0, points="nodes"); got {grid!r}.'
-        )

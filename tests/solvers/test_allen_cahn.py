@@ -18,7 +18,7 @@ import pytest
 import references
 
 from sciml import solvers
-from sciml.solvers._allen_cahn import etdrk4_coefficients
+from sciml.solvers._etdrk import etdrk4_coefficients
 
 
 @eqx.filter_jit
@@ -234,7 +234,9 @@ def test_float32_step_agrees_with_float64():
 
 def test_bad_input(no_typecheck):
     for grid in (solvers.Grid(16), _grid(15), solvers.Grid((8, 8), points="nodes")):
-        with pytest.raises(ValueError, match="1-D periodic Grid of nodes"):
+        with pytest.raises(
+            ValueError, match="1-D periodic Grid of an even number >= 4 of nodes"
+        ):
             solvers.AllenCahn1D(grid, 1e-3)
     with pytest.raises(ValueError, match="dt must be > 0"):
         solvers.AllenCahn1D(_grid(16), 0.0)

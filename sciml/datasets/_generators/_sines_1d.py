@@ -1,6 +1,7 @@
 """The recipe PDEBench's 1-D advection, Burgers and reaction-diffusion files share:
-PDEBench's random sines on a periodic grid of cells, one finite-volume stepper,
-frames every `substeps` steps, one channel."""
+PDEBench's random sines on a periodic grid of cells, one stepper (finite-volume, or
+a Fourier scheme that may solve on fewer cells than the file holds), frames every
+`substeps` steps, one channel."""
 
 from pathlib import Path
 from typing import Any
@@ -34,19 +35,25 @@ def channel_last(block: Block) -> np.ndarray:
 
 
 class SinesRecipe(Recipe):
-    """PDEBench's sines (optionally min-max normalised) through a stepper."""
+    """PDEBench's sines (optionally min-max normalised) through a stepper, on the
+    stepper's grid; a Fourier stepper's frames are interpolated onto
+    `output_points` cells when that is given (`AbstractSpectralStepper1D`)."""
 
     stepper: solvers.AbstractStepper
     initial: solvers.PDEBenchSines
     n_frames: int = eqx.field(static=True)
     substeps: int = eqx.field(static=True)
     normalised: bool = eqx.field(static=True, default=False)
+    output_points: int | None = eqx.field(static=True, default=None)
 
     def __call__(self, key: PRNGKeyArray, inputs: Any) -> dict[str, Array]:
         u0 = self.initial(self.stepper.grid, key=key)
         if self.normalised:
             u0 = normalise(u0)
-        return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps)}
+        more = (
+            {} if self.output_points is None else {"output_points": self.output_points}
+        )
+        return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps, **more)}
 
     def finish(self, block: Block) -> np.ndarray:
         return channel_last(block)
@@ -61,6 +68,22 @@ def check_sizes(
     nt = _checks.integer("nt", nt, minimum=2, owner=owner)
     t_end = _checks.real("t_end", t_end, above=0.0, owner=owner)
     return nx, nt, t_end
+
+
+def spectral_grid(owner: str, nx: int, spectral_nx: Any) -> solvers.Grid:
+    """The cells a Fourier scheme solves on: `spectral_nx` of them (default `nx`),
+    an even number in [4, nx]; its frames are interpolated onto the file's `nx`."""
+    if spectral_nx is None:
+        spectral_nx = nx
+    spectral_nx = _checks.integer(
+        "spectral_nx", spectral_nx, minimum=4, maximum=nx, owner=owner
+    )
+    if spectral_nx % 2:
+        raise ValueError(
+            f"{owner}: spectral_nx must be even (the real FFT's Nyquist mode), got "
+            f"{spectral_nx}."
+        )
+    return solvers.Grid(spectral_nx)
 
 
 def write_sines(

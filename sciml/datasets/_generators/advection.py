@@ -12,14 +12,22 @@ from jaxtyping import Array, PRNGKeyArray
 from ... import _checks, solvers
 from .._pipeline import Recipe
 from ._common import check_common, frame_times, pdebench_number
-from ._sines_1d import SinesRecipe, channel_last, check_sizes, write_sines
+from ._sines_1d import (
+    SinesRecipe,
+    channel_last,
+    check_sizes,
+    spectral_grid,
+    write_sines,
+)
+
+Scheme = Literal["fv", "exact", "spectral"]
 
 
-def advection_filename(beta: float | int, scheme: Literal["fv", "exact"] = "fv") -> str:
+def advection_filename(beta: float | int, scheme: Scheme = "fv") -> str:
     """PDEBench's file name for speed `beta`, `1D_Advection_Sols_beta{β}.hdf5` with
-    $\\beta$ as `str(float(beta))[:5]`; the exact solution gets `_exact` before the
-    suffix, so the two schemes never overwrite each other."""
-    tail = "_exact" if scheme == "exact" else ""
+    $\\beta$ as `str(float(beta))[:5]`; the exact and spectral schemes get `_exact`
+    or `_spectral` before the suffix, so the schemes never overwrite each other."""
+    tail = "" if scheme == "fv" else f"_{scheme}"
     return f"1D_Advection_Sols_beta{pdebench_number(beta)}{tail}.hdf5"
 
 
@@ -55,8 +63,9 @@ def generate_advection(
     nx: int = 1024,
     nt: int = 201,
     t_end: float | int = 2.0,
-    scheme: Literal["fv", "exact"] = "fv",
+    scheme: Scheme = "fv",
     cfl: float | int = 0.4,
+    spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] | None = None,
     chunk_size: int | None = None,
     resume: bool = False,
@@ -67,7 +76,7 @@ def generate_advection(
     (`sciml.solvers.PDEBenchSines`); sample $i$ is drawn from
     `fold_in(key(seed), i)`, so every $\beta$ shares the same initial conditions.
     Grid: cell centres $x_i = (i + 1/2)/n_x$, frames $t_k = k\,t_\mathrm{end}/(n_t -
-    1)$. Two schemes (Takamoto et al., PDEBench, NeurIPS 2022 D&B; spec §3):
+    1)$. Three schemes (Takamoto et al., PDEBench, NeurIPS 2022 D&B; spec §3):
 
     - `"fv"`: PDEBench's finite-volume recipe, `sciml.solvers.Advection` with the
       corrected flux; each save interval $\Delta$ takes the equal steps
@@ -76,6 +85,11 @@ def generate_advection(
       refusal; $\beta = 0$ takes one step per frame).
     - `"exact"`: $u(x, t) = u_0((x - \beta t) \bmod 1)$ evaluated at the shifted
       points, the check of the finite-volume files (written under its own name).
+    - `"spectral"`: `sciml.solvers.SpectralAdvection1D`, Fourier collocation on
+      `spectral_nx` cells (default `nx`), one exact phase-shift step per frame,
+      its frames interpolated onto the file's `nx` cells (`sciml.solvers.resample`):
+      exact in time, and in space for a field its cells resolve (written under its
+      own name).
 
     **Arguments:**
 
@@ -84,13 +98,16 @@ def generate_advection(
     - `n_samples`: trajectories (PDEBench: 10 000, an 8 GB file; the default writes
         82 MB).
     - `seed`: PRNG seed of the initial conditions.
-    - `nx`: cells (>= 5 for `"fv"`, whose stencil spans five; >= 2 for `"exact"`).
+    - `nx`: cells (>= 5 for `"fv"`, whose stencil spans five; >= 2 for `"exact"`;
+        >= 4 for `"spectral"`).
     - `nt`: saved frames, including $t = 0$.
     - `t_end`: final time.
-    - `scheme`: `"fv"` (PDEBench's finite-volume recipe) or `"exact"`.
+    - `scheme`: `"fv"` (PDEBench's finite-volume recipe), `"exact"` or `"spectral"`.
     - `cfl`: the Courant number $|\beta|\Delta t/\Delta x$ of `"fv"` (PDEBench: 0.4).
+    - `spectral_nx`: the cells the spectral scheme solves on, even, at most `nx`
+        (default `nx`).
     - `dtype`: the arithmetic, `"float32"` or `"float64"`; default float32 for
-        `"fv"` and float64 for `"exact"` (evaluated once, rounded). The file is
+        `"fv"` and `"spectral"`, float64 for `"exact"` (evaluated once, rounded). The file is
         float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
         the output does not depend on it.
@@ -100,11 +117,11 @@ def generate_advection(
 
     **Returns:**
 
-    The path `out/1D_Advection_Sols_beta{β}.hdf5` (`..._exact.hdf5` for the exact
-    scheme): `tensor` `(N, nt, nx)`, `x-coordinate`, `t-coordinate`, root attr `beta`.
+    The path `out/1D_Advection_Sols_beta{β}.hdf5` (`..._exact.hdf5`,
+    `..._spectral.hdf5` for the other schemes): `tensor` `(N, nt, nx)`, `x-coordinate`, `t-coordinate`, root attr `beta`.
     """
     owner = "generate_advection"
-    scheme = _checks.choice("scheme", scheme, ("fv", "exact"), owner=owner)
+    scheme = _checks.choice("scheme", scheme, ("fv", "exact", "spectral"), owner=owner)
     dtype = dtype or ("float64" if scheme == "exact" else "float32")
     n_samples, seed, chunk_size = check_common(
         owner,
@@ -115,7 +132,8 @@ def generate_advection(
         resume=resume,
     )
     beta = _checks.real("beta", beta, owner=owner)
-    nx, nt, t_end = check_sizes(owner, nx, nt, t_end, 5 if scheme == "fv" else 2)
+    min_nx = {"fv": 5, "exact": 2, "spectral": 4}[scheme]
+    nx, nt, t_end = check_sizes(owner, nx, nt, t_end, min_nx)
     settings: dict[str, Any] = {"beta": beta, "n_samples": n_samples, "nx": nx}
     settings |= {"nt": nt, "t_end": t_end, "scheme": scheme, "dtype": dtype}
     initial = solvers.PDEBenchSines()
@@ -125,6 +143,21 @@ def generate_advection(
         def make_recipe(grid):
             t = frame_times(t_end, nt)
             return ExactAdvectionRecipe(grid, initial, jnp.asarray(beta), t)
+
+    elif scheme == "spectral":
+        grid = spectral_grid(owner, nx, spectral_nx)
+        interval = t_end / (nt - 1)
+        settings |= {"dt": interval, "spectral_nx": grid.shape[0]}
+
+        def make_recipe(_):
+            stepper = solvers.SpectralAdvection1D(grid, interval, beta)
+            return SinesRecipe(
+                stepper,
+                initial,
+                n_frames=nt,
+                substeps=1,
+                output_points=None if grid.shape[0] == nx else nx,
+            )
 
     else:
         cfl = _checks.real("cfl", cfl, above=0.0, below=1.0, owner=owner)

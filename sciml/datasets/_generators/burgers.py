@@ -1,17 +1,27 @@
 r"""PDEBench's 1-D Burgers file: $u_t + (u^2/2)_x = (\nu/\pi) u_{xx}$, periodic."""
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from ... import _checks, solvers
 from ._common import check_common, pdebench_number
-from ._sines_1d import SinesRecipe, check_sizes, write_sines
+from ._sines_1d import SinesRecipe, check_sizes, spectral_grid, write_sines
+
+SPECTRAL_CFL = 2.5
+r"""The spectral scheme's default $c = \Delta t\,u_{\max} k_{\mathrm{cut}}$ with
+$u_{\max} = 2$: below RK4's $2\sqrt2$ on the imaginary axis, where the frozen-
+coefficient ETDRK4 amplification of $\hat u' = (-\nu k^2 - iuk)\hat u$ stays at
+most 1 for every $\nu \ge 0$ (viscosity only widens the bound)."""
 
 
-def burgers_filename(nu: float | int) -> str:
-    """PDEBench's file name for `nu`: `1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5`."""
-    return f"1D_Burgers_Sols_Nu{pdebench_number(nu)}.hdf5"
+def burgers_filename(nu: float | int, scheme: Literal["fv", "spectral"] = "fv") -> str:
+    """PDEBench's file name for `nu`: `1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5`;
+    the spectral scheme gets `_spectral` before the suffix, so the two schemes never
+    overwrite each other."""
+    tail = "_spectral" if scheme == "spectral" else ""
+    return f"1D_Burgers_Sols_Nu{pdebench_number(nu)}{tail}.hdf5"
 
 
 def generate_burgers(
@@ -23,8 +33,10 @@ def generate_burgers(
     nx: int = 1024,
     nt: int = 201,
     t_end: float | int = 2.0,
+    scheme: Literal["fv", "spectral"] = "fv",
     cfl: float | int | None = None,
     entropy_fix: bool = True,
+    spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
     resume: bool = False,
@@ -33,13 +45,26 @@ def generate_burgers(
 
     Solves $u_t + (u^2/2)_x = (\nu/\pi) u_{xx}$ on $x \in (0, 1)$, periodic, from
     PDEBench's random sines (the same for every $\nu$: sample $i$ is drawn from
-    `fold_in(key(seed), i)`) with `sciml.solvers.Burgers`: PDEBench's corrected
-    finite-volume flux, with Harten and Hyman's entropy fix unless
-    `entropy_fix=False`. Grid: cell centres $x_i = (i + 1/2)/n_x$, frames
-    $t_k = k\,t_\mathrm{end}/(n_t-1)$. Each save interval takes the fixed number of
-    equal steps that keeps $\Delta t \le 0.25\min(\Delta x/2, \Delta x^2/(2\nu/\pi))$
-    (PDEBench's rule, with the maximum principle's bound $|u| < 2$), or the combined
-    bound when `cfl` is given (`sciml.solvers.Burgers.max_dt`).
+    `fold_in(key(seed), i)`). Grid: cell centres $x_i = (i + 1/2)/n_x$, frames
+    $t_k = k\,t_\mathrm{end}/(n_t-1)$; each save interval takes a fixed number of
+    equal steps. Two schemes:
+
+    - `"fv"` (default): `sciml.solvers.Burgers`, PDEBench's corrected finite-volume
+      flux, with Harten and Hyman's entropy fix unless `entropy_fix=False`. The step
+      keeps $\Delta t \le 0.25\min(\Delta x/2, \Delta x^2/(2\nu/\pi))$ (PDEBench's
+      rule, with the maximum principle's bound $|u| < 2$), or the combined bound
+      when `cfl` is given (`sciml.solvers.Burgers.max_dt`).
+    - `"spectral"`: `sciml.solvers.SpectralBurgers1D`, de-aliased Fourier
+      collocation with ETDRK4, on `spectral_nx` cells (default `nx`), its frames
+      interpolated onto the file's `nx` cells (`sciml.solvers.resample`; frame 0 is
+      the interpolant of $u_0$ on the solve's cells). The step keeps $\Delta t\,
+      u_{\max} k_{\mathrm{cut}} \le c$ with $u_{\max} = 2$ (`cfl`, default
+      `SPECTRAL_CFL` = 2.5, stable for the frozen-coefficient linearisation at any
+      $\nu$). Measured at $\nu = 0.01$ (`benchmarks/datasets`): 192 cells reach
+      $10^{-5}$ of PDEBench's 1024-cell solution at $t = 2$, and with viscosity
+      larger steps stay stable (one step per PDEBench frame, $c \approx 8$, ran on
+      the benchmark's samples): that is beyond the linear bound, so check such a
+      file (a non-finite solution is refused when written).
 
     **Arguments:**
 
@@ -51,12 +76,17 @@ def generate_burgers(
     - `nx`: cells (>= 5).
     - `nt`: saved frames, including $t = 0$.
     - `t_end`: final time.
-    - `cfl`: `None` for PDEBench's step, or the Courant number $c \in (0, 1)$ of the
-        combined bound $c/(2/\Delta x + 2\kappa/\Delta x^2)$: 2.8x fewer steps at
-        $\nu = 0.01$ and, in float32, about 5x less error there (0.9 leaves a 10 %
-        margin below the measured limit).
+    - `scheme`: `"fv"` (PDEBench's finite-volume scheme) or `"spectral"`.
+    - `cfl`: for `"fv"`, `None` for PDEBench's step, or the Courant number
+        $c \in (0, 1)$ of the combined bound $c/(2/\Delta x + 2\kappa/\Delta x^2)$:
+        2.8x fewer steps at $\nu = 0.01$ and, in float32, about 5x less error there
+        (0.9 leaves a 10 % margin below the measured limit). For `"spectral"`, the
+        $c > 0$ above (`None`: 2.5).
     - `entropy_fix`: Harten and Hyman's entropy fix of the flux (default); `False`
-        is PDEBench's flux, whose sonic expansions stay expansion shocks.
+        is PDEBench's flux, whose sonic expansions stay expansion shocks (`"fv"`
+        only).
+    - `spectral_nx`: the cells the spectral scheme solves on, even, at most `nx`
+        (default `nx`).
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
@@ -66,7 +96,8 @@ def generate_burgers(
 
     **Returns:**
 
-    The path `out/1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5`: `tensor`
+    The path `out/1D_Burgers_Sols_Nu{str(float(nu))[:5]}.hdf5` (`..._spectral.hdf5`
+    for the spectral scheme): `tensor`
     `(N, nt, nx)`, `x-coordinate`, `t-coordinate`, root attr `Nu`.
     """
     owner = "generate_burgers"
@@ -78,23 +109,44 @@ def generate_burgers(
         dtype=dtype,
         resume=resume,
     )
+    scheme = _checks.choice("scheme", scheme, ("fv", "spectral"), owner=owner)
     nu = _checks.real("nu", nu, minimum=0.0, owner=owner)
     nx, nt, t_end = check_sizes(owner, nx, nt, t_end)
     entropy_fix = _checks.boolean("entropy_fix", entropy_fix, owner=owner)
     interval = t_end / (nt - 1)
-    max_dt = solvers.Burgers.max_dt(solvers.Grid(nx), nu, cfl=cfl)
-    rule = "0.25 min(dx/2, dx^2/(2 nu/pi))" if cfl is None else f"cfl={cfl}"
-    m = solvers.substeps(interval, max_dt, what=f"{rule} with nu={nu}, nx={nx}")
     settings: dict[str, Any] = {"nu": nu, "n_samples": n_samples, "nx": nx, "nt": nt}
-    settings |= {"t_end": t_end, "dtype": dtype, "dt": interval / m, "cfl": cfl}
-    settings["entropy_fix"] = entropy_fix
+    settings |= {"t_end": t_end, "dtype": dtype, "scheme": scheme}
+    if scheme == "spectral":
+        grid = spectral_grid(owner, nx, spectral_nx)
+        c = SPECTRAL_CFL if cfl is None else cfl
+        max_dt = solvers.SpectralBurgers1D.max_dt(grid, 2.0, cfl=c)
+        m = solvers.substeps(interval, max_dt, what=f"cfl={c}, n={grid.shape[0]}")
+        settings |= {"dt": interval / m, "cfl": c, "spectral_nx": grid.shape[0]}
 
-    def make_recipe(grid):
-        stepper = solvers.Burgers(grid, interval / m, nu, entropy_fix=entropy_fix)
-        return SinesRecipe(stepper, solvers.PDEBenchSines(), n_frames=nt, substeps=m)
+        def make_recipe(_):
+            stepper = solvers.SpectralBurgers1D(grid, interval / m, nu / math.pi)
+            return SinesRecipe(
+                stepper,
+                solvers.PDEBenchSines(),
+                n_frames=nt,
+                substeps=m,
+                output_points=None if grid.shape[0] == nx else nx,
+            )
+
+    else:
+        max_dt = solvers.Burgers.max_dt(solvers.Grid(nx), nu, cfl=cfl)
+        rule = "0.25 min(dx/2, dx^2/(2 nu/pi))" if cfl is None else f"cfl={cfl}"
+        m = solvers.substeps(interval, max_dt, what=f"{rule} with nu={nu}, nx={nx}")
+        settings |= {"dt": interval / m, "cfl": cfl, "entropy_fix": entropy_fix}
+
+        def make_recipe(grid):
+            stepper = solvers.Burgers(grid, interval / m, nu, entropy_fix=entropy_fix)
+            return SinesRecipe(
+                stepper, solvers.PDEBenchSines(), n_frames=nt, substeps=m
+            )
 
     return write_sines(
-        Path(out) / burgers_filename(nu),
+        Path(out) / burgers_filename(nu, scheme),
         make_recipe,
         nx=nx,
         nt=nt,

@@ -6,12 +6,16 @@ from typing import Any, Literal
 
 from ... import _checks, solvers
 from ._common import check_common, pdebench_number
-from ._sines_1d import SinesRecipe, check_sizes, write_sines
+from ._sines_1d import SinesRecipe, check_sizes, spectral_grid, write_sines
 
 
-def reaction_diffusion_filename(nu: float | int, rho: float | int) -> str:
-    """PDEBench's file name: `ReacDiff_Nu{ν}_Rho{ρ}.hdf5`, each as `str(float(p))[:5]`."""
-    return f"ReacDiff_Nu{pdebench_number(nu)}_Rho{pdebench_number(rho)}.hdf5"
+def reaction_diffusion_filename(
+    nu: float | int, rho: float | int, scheme: Literal["fv", "spectral"] = "fv"
+) -> str:
+    """PDEBench's file name: `ReacDiff_Nu{ν}_Rho{ρ}.hdf5`, each as `str(float(p))[:5]`;
+    the spectral scheme gets `_spectral` before the suffix."""
+    tail = "_spectral" if scheme == "spectral" else ""
+    return f"ReacDiff_Nu{pdebench_number(nu)}_Rho{pdebench_number(rho)}{tail}.hdf5"
 
 
 def generate_reaction_diffusion(
@@ -24,7 +28,9 @@ def generate_reaction_diffusion(
     nx: int = 1024,
     nt: int = 101,
     t_end: float | int = 1.0,
-    cfl: float | int = 0.25,
+    scheme: Literal["fv", "spectral"] = "fv",
+    cfl: float | int | None = None,
+    spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
     resume: bool = False,
@@ -32,12 +38,19 @@ def generate_reaction_diffusion(
     r"""Write PDEBench's 1-D reaction-diffusion file for $(\nu, \rho)$.
 
     Solves $u_t = \nu u_{xx} + \rho u(1-u)$ on $x \in (0, 1)$, periodic ([U] in the
-    spec, [D]), with `sciml.solvers.ReactionDiffusion` (PDEBench's splitting), from
-    PDEBench's random sines min-max normalised to $[0, 1]$ per sample ([D]; the same
-    for every $(\nu, \rho)$: sample $i$ is drawn from `fold_in(key(seed), i)`).
-    Grid: cell centres $x_i = (i + 1/2)/n_x$, frames $t_k = k\,t_\mathrm{end}/(n_t -
-    1)$. Each save interval takes the fixed number of equal steps that keeps
-    $\Delta t \le c\,\Delta x^2/(2\nu)$.
+    spec, [D]), from PDEBench's random sines min-max normalised to $[0, 1]$ per
+    sample ([D]; the same for every $(\nu, \rho)$: sample $i$ is drawn from
+    `fold_in(key(seed), i)`). Grid: cell centres $x_i = (i + 1/2)/n_x$, frames
+    $t_k = k\,t_\mathrm{end}/(n_t - 1)$; each save interval takes a fixed number of
+    equal steps. Two schemes:
+
+    - `"fv"` (default): `sciml.solvers.ReactionDiffusion` (PDEBench's splitting),
+      $\Delta t \le c\,\Delta x^2/(2\nu)$; $u$ stays in $[0, 1]$.
+    - `"spectral"`: `sciml.solvers.SpectralReactionDiffusion1D` (de-aliased Fourier
+      collocation, ETDRK4) on `spectral_nx` cells (default `nx`), its frames
+      interpolated onto the file's cells, $\Delta t \le c/(2\rho)$. No maximum
+      principle: an initial field the cells do not resolve (PDEBench's window)
+      leaves $[0, 1]$ by its Gibbs oscillations.
 
     **Arguments:**
 
@@ -49,8 +62,12 @@ def generate_reaction_diffusion(
     - `nx`: cells (>= 5).
     - `nt`: saved frames, including $t = 0$.
     - `t_end`: final time.
-    - `cfl`: the Courant number $c = 2\nu\Delta t/\Delta x^2$ in $(0, 1)$
-        (PDEBench: 0.25).
+    - `scheme`: `"fv"` (PDEBench's splitting) or `"spectral"`.
+    - `cfl`: for `"fv"` the Courant number $c = 2\nu\Delta t/\Delta x^2$ in
+        $(0, 1)$ (`None`: PDEBench's 0.25); for `"spectral"` the $c > 0$ of
+        $2\rho\Delta t \le c$ (`None`: 1).
+    - `spectral_nx`: the cells the spectral scheme solves on, even, at most `nx`
+        (default `nx`).
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
@@ -74,22 +91,48 @@ def generate_reaction_diffusion(
     )
     nu = _checks.real("nu", nu, minimum=0.0, owner=owner)
     rho = _checks.real("rho", rho, minimum=0.0, owner=owner)
+    scheme = _checks.choice("scheme", scheme, ("fv", "spectral"), owner=owner)
     nx, nt, t_end = check_sizes(owner, nx, nt, t_end)
     interval = t_end / (nt - 1)
-    max_dt = solvers.ReactionDiffusion.max_dt(solvers.Grid(nx), nu, cfl=cfl)
-    m = solvers.substeps(interval, max_dt, what=f"cfl={cfl} with nu={nu}, nx={nx}")
     settings: dict[str, Any] = {"nu": nu, "rho": rho, "n_samples": n_samples}
     settings |= {"nx": nx, "nt": nt, "t_end": t_end, "dtype": dtype}
-    settings |= {"cfl": cfl, "dt": interval / m}
+    if scheme == "spectral":
+        grid = spectral_grid(owner, nx, spectral_nx)
+        c = 1.0 if cfl is None else cfl
+        max_dt = solvers.SpectralReactionDiffusion1D.max_dt(rho, cfl=c)
+        m = solvers.substeps(interval, max_dt, what=f"cfl={c} with rho={rho}")
+        settings |= {"scheme": scheme, "cfl": c, "dt": interval / m}
+        settings["spectral_nx"] = grid.shape[0]
 
-    def make_recipe(grid):
-        stepper = solvers.ReactionDiffusion(grid, interval / m, nu, rho)
-        return SinesRecipe(
-            stepper, solvers.PDEBenchSines(), n_frames=nt, substeps=m, normalised=True
-        )
+        def make_recipe(_):
+            stepper = solvers.SpectralReactionDiffusion1D(grid, interval / m, nu, rho)
+            return SinesRecipe(
+                stepper,
+                solvers.PDEBenchSines(),
+                n_frames=nt,
+                substeps=m,
+                normalised=True,
+                output_points=None if grid.shape[0] == nx else nx,
+            )
+
+    else:
+        c = 0.25 if cfl is None else cfl
+        max_dt = solvers.ReactionDiffusion.max_dt(solvers.Grid(nx), nu, cfl=c)
+        m = solvers.substeps(interval, max_dt, what=f"cfl={c} with nu={nu}, nx={nx}")
+        settings |= {"scheme": scheme, "cfl": c, "dt": interval / m}
+
+        def make_recipe(grid):
+            stepper = solvers.ReactionDiffusion(grid, interval / m, nu, rho)
+            return SinesRecipe(
+                stepper,
+                solvers.PDEBenchSines(),
+                n_frames=nt,
+                substeps=m,
+                normalised=True,
+            )
 
     return write_sines(
-        Path(out) / reaction_diffusion_filename(nu, rho),
+        Path(out) / reaction_diffusion_filename(nu, rho, scheme),
         make_recipe,
         nx=nx,
         nt=nt,
