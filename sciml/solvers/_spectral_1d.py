@@ -68,24 +68,27 @@ def resample(
     at the `points` points of the same kind (nodes or cells) on the same interval.
 
     The interpolant $u(x) = \tfrac1N \sum_m \hat u_m e^{ik_m(x - x_0)}$ ($x_0$ the
-    first point of `grid`) is evaluated at the finer points $x'_j$ by shifting each
-    mode's phase by $k_m(x'_0 - x_0)$, padding the spectrum with zeros and
-    transforming back on $P$ points, scaled by $P/N$. The Nyquist mode of an even
-    $N$ is shared equally between $\pm N/2$, as the real interpolant has it. Exact
-    for the band-limited field a spectral scheme computes.
+    first point of `grid`) is evaluated at the points $x'_j$ by shifting each
+    mode's phase by $k_m(x'_0 - x_0)$ and transforming back on $P$ points, scaled
+    by $P/N$. Onto more points ($P > N$) the spectrum is padded with zeros, and the
+    Nyquist mode of an even $N$ is shared equally between $\pm N/2$, as the real
+    interpolant has it: exact for the band-limited field a spectral scheme
+    computes. Onto fewer ($P < N$) the modes $|m| \ge P/2$ are dropped: the
+    truncated Fourier series, which, unlike sampling on the $P$ points, aliases
+    nothing.
 
     **Arguments:**
 
     - `v`: the rfft over the last axis of samples on `grid`, `(..., N/2 + 1)`.
     - `grid`: the 1-D grid of the samples, $N$ points.
-    - `points`: $P \ge N$.
+    - `points`: $P \ge 2$.
 
     **Returns:**
 
     The field at the $P$ points, `(..., P)`.
     """
     n = grid.shape[0]
-    points = _checks.integer("points", points, minimum=n, owner="resample")
+    points = _checks.integer("points", points, minimum=2, owner="resample")
     if points == n:
         return jnp.fft.irfft(v, n=n, axis=-1)
     real_dtype = jnp.real(v).dtype
@@ -95,9 +98,12 @@ def resample(
     weights = np.ones(n // 2 + 1)
     if n % 2 == 0:
         weights[-1] = 0.5
+    weights[np.arange(n // 2 + 1) >= points / 2] = 0.0  # P < N: drop |m| >= P/2
     v = v * jnp.asarray(weights, real_dtype) * jnp.exp(1j * shift * k)
-    padding = [(0, 0)] * (v.ndim - 1) + [(0, points // 2 + 1 - v.shape[-1])]
-    return jnp.fft.irfft(jnp.pad(v, padding), n=points, axis=-1) * (points / n)
+    size = points // 2 + 1
+    if size > v.shape[-1]:
+        v = jnp.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, size - v.shape[-1])])
+    return jnp.fft.irfft(v[..., :size], n=points, axis=-1) * (points / n)
 
 
 class AbstractSpectralStepper1D(AbstractStepper):

@@ -263,7 +263,10 @@ def test_fv_traces_once_and_ignores_chunking(fv_files):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"scheme": "weno"}, "scheme must be one of 'fv', 'exact', 'spectral', got 'weno'"),
+        (
+            {"scheme": "weno"},
+            "scheme must be one of 'fv', 'exact', 'spectral', got 'weno'",
+        ),
         ({"dtype": "float16"}, "dtype must be one of 'float32', 'float64'"),
     ],
 )

@@ -62,9 +62,19 @@ def test_resample_takes_the_nyquist_mode_as_a_cosine(points):
     np.testing.assert_allclose(got, np.cos(8 * np.pi * (fine - x0)), atol=1e-13)
 
 
-def test_resample_refuses_fewer_points():
-    with pytest.raises(ValueError, match="points must be >= 16"):
-        solvers.resample(jnp.zeros(9, jnp.complex64), solvers.Grid(16), 8)
+@pytest.mark.parametrize("points", ["nodes", "cells"])
+def test_resample_onto_fewer_points_truncates_the_series(points):
+    """Degree 5 plus the mode 9 on 32 points, onto 16: mode 9 is dropped (|m| >=
+    8), the degree-5 part is exact at the 16 points; sampling there would alias
+    mode 9 onto mode 7."""
+    fine = solvers.Grid(32, points=points)
+    coarse = solvers.Grid(16, points=points).axes[0]
+    with jax.enable_x64(True):
+        u = _trig(fine.axes[0]) + 0.2 * np.cos(18 * np.pi * fine.axes[0])
+        got = np.asarray(solvers.resample(jnp.fft.rfft(jnp.asarray(u)), fine, 16))
+    np.testing.assert_allclose(got, _trig(coarse), atol=1e-13)
+    with pytest.raises(ValueError, match="points must be >= 2"):
+        solvers.resample(jnp.zeros(9, jnp.complex64), solvers.Grid(16), 1)
 
 
 # --- ETDRK4 coefficients for a complex symbol -----------------------------------------

@@ -36,24 +36,33 @@ def channel_last(block: Block) -> np.ndarray:
 
 class SinesRecipe(Recipe):
     """PDEBench's sines (optionally min-max normalised) through a stepper, on the
-    stepper's grid; a Fourier stepper's frames are interpolated onto
-    `output_points` cells when that is given (`AbstractSpectralStepper1D`)."""
+    stepper's grid.
+
+    With `file_grid` (a Fourier stepper on fewer cells than the file's,
+    `AbstractSpectralStepper1D`), $u_0$ is drawn and normalised on the file's
+    cells, truncated to the stepper's modes (`sciml.solvers.resample`), and the
+    frames are interpolated back onto the file's cells."""
 
     stepper: solvers.AbstractStepper
     initial: solvers.PDEBenchSines
     n_frames: int = eqx.field(static=True)
     substeps: int = eqx.field(static=True)
     normalised: bool = eqx.field(static=True, default=False)
-    output_points: int | None = eqx.field(static=True, default=None)
+    file_grid: solvers.Grid | None = None
 
     def __call__(self, key: PRNGKeyArray, inputs: Any) -> dict[str, Array]:
-        u0 = self.initial(self.stepper.grid, key=key)
+        grid = self.stepper.grid if self.file_grid is None else self.file_grid
+        u0 = self.initial(grid, key=key)
         if self.normalised:
             u0 = normalise(u0)
-        more = (
-            {} if self.output_points is None else {"output_points": self.output_points}
+        if self.file_grid is None:
+            return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps)}
+        n, points = self.stepper.grid.shape[0], grid.shape[0]
+        u0 = solvers.resample(jnp.fft.rfft(u0, axis=-1), grid, n)
+        frames = self.stepper.trajectory(
+            u0, self.n_frames, self.substeps, output_points=points
         )
-        return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps, **more)}
+        return {"u": frames}
 
     def finish(self, block: Block) -> np.ndarray:
         return channel_last(block)

@@ -86,9 +86,10 @@ def generate_advection(
     - `"exact"`: $u(x, t) = u_0((x - \beta t) \bmod 1)$ evaluated at the shifted
       points, the check of the finite-volume files (written under its own name).
     - `"spectral"`: `sciml.solvers.SpectralAdvection1D`, Fourier collocation on
-      `spectral_nx` cells (default `nx`), one exact phase-shift step per frame,
-      its frames interpolated onto the file's `nx` cells (`sciml.solvers.resample`):
-      exact in time, and in space for a field its cells resolve (written under its
+      `spectral_nx` cells (default `nx`), one exact phase-shift step per frame
+      (with fewer cells than the file's, $u_0$ on the file's cells truncated to
+      the solve's modes and the frames interpolated back, `sciml.solvers.resample`):
+      exact in time, and in space for a field its modes resolve (written under its
       own name).
 
     **Arguments:**
@@ -149,14 +150,14 @@ def generate_advection(
         interval = t_end / (nt - 1)
         settings |= {"dt": interval, "spectral_nx": grid.shape[0]}
 
-        def make_recipe(_):
+        def make_recipe(file_grid):
             stepper = solvers.SpectralAdvection1D(grid, interval, beta)
             return SinesRecipe(
                 stepper,
                 initial,
                 n_frames=nt,
                 substeps=1,
-                output_points=None if grid.shape[0] == nx else nx,
+                file_grid=None if grid.shape[0] == nx else file_grid,
             )
 
     else:

@@ -55,9 +55,10 @@ def generate_burgers(
       rule, with the maximum principle's bound $|u| < 2$), or the combined bound
       when `cfl` is given (`sciml.solvers.Burgers.max_dt`).
     - `"spectral"`: `sciml.solvers.SpectralBurgers1D`, de-aliased Fourier
-      collocation with ETDRK4, on `spectral_nx` cells (default `nx`), its frames
-      interpolated onto the file's `nx` cells (`sciml.solvers.resample`; frame 0 is
-      the interpolant of $u_0$ on the solve's cells). The step keeps $\Delta t\,
+      collocation with ETDRK4, on `spectral_nx` cells (default `nx`): with fewer
+      cells than the file's, $u_0$ on the file's cells is truncated to the solve's
+      modes and the frames are interpolated back (`sciml.solvers.resample`; frame
+      0 is the truncated series). The step keeps $\Delta t\,
       u_{\max} k_{\mathrm{cut}} \le c$ with $u_{\max} = 2$ (`cfl`, default
       `SPECTRAL_CFL` = 2.5, stable for the frozen-coefficient linearisation at any
       $\nu$). Measured at $\nu = 0.01$ (`benchmarks/datasets`): 192 cells reach
@@ -123,14 +124,14 @@ def generate_burgers(
         m = solvers.substeps(interval, max_dt, what=f"cfl={c}, n={grid.shape[0]}")
         settings |= {"dt": interval / m, "cfl": c, "spectral_nx": grid.shape[0]}
 
-        def make_recipe(_):
+        def make_recipe(file_grid):
             stepper = solvers.SpectralBurgers1D(grid, interval / m, nu / math.pi)
             return SinesRecipe(
                 stepper,
                 solvers.PDEBenchSines(),
                 n_frames=nt,
                 substeps=m,
-                output_points=None if grid.shape[0] == nx else nx,
+                file_grid=None if grid.shape[0] == nx else file_grid,
             )
 
     else:
