@@ -116,12 +116,15 @@ class AllenCahn1D(AbstractSpectralStepper1D):
         )
 
     def linear(self, k):
+        """$L(k) = \\gamma - \\varepsilon k^2$."""
         return self.gamma - self.eps * k**2
 
     def nonlinear(self, u):
+        """$f(u) = u^3$ (not de-aliased, as Kassam and Trefethen)."""
         return u**3
 
     def multiplier(self, k):
+        """$m(k) = -\\gamma$."""
         return -self.gamma * jnp.ones_like(k)
 
     @staticmethod

@@ -64,4 +64,5 @@ class SpectralAdvection1D(AbstractSpectralStepper1D):
         return math.inf
 
     def linear(self, k):
+        """$L(k) = -i\\beta k$."""
         return -1j * self.beta * k

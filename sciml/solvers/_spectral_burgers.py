@@ -116,10 +116,13 @@ class SpectralBurgers1D(AbstractSpectralStepper1D):
         return cfl / (u_max * k_cut) if u_max > 0 else math.inf
 
     def linear(self, k):
+        """$L(k) = -\\nu k^2$."""
         return -self.nu * k**2
 
     def nonlinear(self, u):
+        """$f(u) = u^2$."""
         return u**2
 
     def multiplier(self, k):
+        """$m(k) = -ik/2$: $-(u^2/2)_x$."""
         return -0.5j * k

@@ -82,10 +82,13 @@ class SpectralReactionDiffusion1D(AbstractSpectralStepper1D):
         return cfl / (2 * abs(rho)) if rho != 0 else math.inf
 
     def linear(self, k):
+        """$L(k) = \\rho - \\nu k^2$."""
         return self.rho - self.nu * k**2
 
     def nonlinear(self, u):
+        """$f(u) = u^2$."""
         return u**2
 
     def multiplier(self, k):
+        """$m(k) = -\\rho$."""
         return -self.rho * jnp.ones_like(k)
