@@ -74,12 +74,12 @@ def test_advection_file_is_the_exact_file(tmp_path, smooth):
 
 
 def test_reaction_diffusion_fv_converges_to_the_spectral_file(tmp_path, smooth):
-    """nu = 0.05, rho = 2, t = 1/2, float64, the smooth samples: the 128-cell file
+    """nu = 0.02, rho = 2, t = 1/2, float64, the smooth samples: the 128-cell file
     solved on 32 and on 128 cells agree to 1e-6, and PDEBench's finite-volume
     splitting approaches the spectral files (solved on 32 cells) at second order
-    (measured: errors 2.6e-4 and 6.5e-5 at 64 and 128 cells, order 2.01)."""
+    (measured: errors 7.1e-4 and 1.8e-4 at 64 and 128 cells, order 2.01)."""
     indices, _ = smooth
-    settings = dict(nu=0.05, rho=2.0, n_samples=8, nt=3, t_end=0.5, dtype="float64")
+    settings = dict(nu=0.02, rho=2.0, n_samples=8, nt=3, t_end=0.5, dtype="float64")
 
     def run(nx, **scheme):
         path = datasets.generate(
