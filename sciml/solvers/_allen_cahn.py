@@ -52,7 +52,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .. import _checks
 from ._base import as_real
 from ._grid import Grid
-from ._spectral_1d import AbstractSpectralStepper1D, check_periodic_grid
+from ._spectral_1d import AbstractSpectralStepper1D, spectral_arguments
 
 
 class AllenCahn1D(AbstractSpectralStepper1D):
@@ -102,18 +102,13 @@ class AllenCahn1D(AbstractSpectralStepper1D):
         contour_points: int = 32,
     ):
         owner = "AllenCahn1D"
-        check_periodic_grid(grid, owner, nodes_only=True)
-        if _checks.is_real(dt):
-            _checks.real("dt", dt, above=0.0, owner=owner)
+        self.grid, self.dt, self.contour_points = spectral_arguments(
+            owner, grid, dt, contour_points, nodes_only=True
+        )
         if _checks.is_real(eps):
             _checks.real("eps", eps, minimum=0.0, owner=owner)
-        self.grid = grid
-        self.dt = as_real(dt)
         self.eps = as_real(eps)
         self.gamma = as_real(gamma)
-        self.contour_points = _checks.integer(
-            "contour_points", contour_points, minimum=4, owner=owner
-        )
 
     def linear(self, k):
         """$L(k) = \\gamma - \\varepsilon k^2$."""

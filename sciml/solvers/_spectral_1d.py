@@ -25,6 +25,7 @@ offset, which only enters the interpolation onto another grid (`resample`).
 """
 
 import abc
+from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ import numpy as np
 from jaxtyping import Array, Float, Inexact
 
 from .. import _checks
-from ._base import AbstractStepper, frames
+from ._base import AbstractStepper, as_real, frames
 from ._etdrk import etdrk4_coefficients, etdrk4_step
 from ._grid import Grid
 
@@ -52,6 +53,26 @@ def check_periodic_grid(grid, owner: str, *, nodes_only: bool = False) -> None:
             f"{owner} needs a 1-D periodic Grid of an even number >= 4 of {kind}, "
             f'e.g. Grid(1024, 0.0, 1.0, points="nodes"); got {grid!r}.'
         )
+
+
+def spectral_arguments(
+    owner: str,
+    grid: Grid,
+    dt: Any,
+    contour_points: int | None = None,
+    *,
+    nodes_only: bool = False,
+) -> tuple[Grid, Float[Array, ""], int | None]:
+    """The arguments every Fourier stepper checks: a periodic grid, a step $> 0$ (as
+    an array leaf) and, for a nonlinear PDE, the contour points ($\\ge 4$)."""
+    check_periodic_grid(grid, owner, nodes_only=nodes_only)
+    if _checks.is_real(dt):
+        _checks.real("dt", dt, above=0.0, owner=owner)
+    if contour_points is not None:
+        contour_points = _checks.integer(
+            "contour_points", contour_points, minimum=4, owner=owner
+        )
+    return grid, as_real(dt), contour_points
 
 
 def wavenumbers(grid: Grid, dtype=None) -> Float[Array, " K"]:
@@ -120,8 +141,9 @@ class AbstractSpectralStepper1D(AbstractStepper):
 
     grid: eqx.AbstractVar[Grid]
     dt: eqx.AbstractVar[Float[Array, ""]]
-    contour_points: eqx.AbstractVar[int]
     dealias: eqx.AbstractClassVar[bool]
+    # a nonlinear PDE also holds `contour_points` (static), the points of ETDRK4's
+    # contour means; a linear one needs none
 
     @abc.abstractmethod
     def linear(self, k: Float[Array, " K"]) -> Inexact[Array, " K"]:
@@ -140,6 +162,9 @@ class AbstractSpectralStepper1D(AbstractStepper):
         """The angular wavenumbers $k_m = 2\\pi m/L$, $m = 0 .. N/2$, of the rfft."""
         return wavenumbers(self.grid, dtype)
 
+    def _linear_pde(self) -> bool:
+        return type(self).nonlinear is AbstractSpectralStepper1D.nonlinear
+
     def _operators(self, dtype):
         """The ETDRK4 coefficients and the nonlinear term's multiplier (with the
         de-aliasing mask), in the arithmetic of fields of `dtype`."""
@@ -147,6 +172,8 @@ class AbstractSpectralStepper1D(AbstractStepper):
         h = self.dt.astype(dtype)
         symbol = self.linear(k)
         symbol = symbol.astype(jnp.result_type(symbol.dtype, dtype))
+        if self._linear_pde():
+            return (jnp.exp(h * symbol),), None
         coefficients = etdrk4_coefficients(h * symbol, h, self.contour_points)
         multiplier = self.multiplier(k)
         if self.dealias:
@@ -158,8 +185,8 @@ class AbstractSpectralStepper1D(AbstractStepper):
     def _step(self, v: Array, operators) -> Array:
         coefficients, multiplier = operators
         n = self.grid.shape[0]
-        if type(self).nonlinear is AbstractSpectralStepper1D.nonlinear:
-            return coefficients[0] * v  # a linear PDE: the exact exponential
+        if self._linear_pde():
+            return coefficients[0] * v  # the exact exponential
 
         def term(w):
             f = self.nonlinear(jnp.fft.irfft(w, n=n, axis=-1))

@@ -9,13 +9,16 @@ no window or absolute value) that is round-off.
 
 import math
 
-import equinox as eqx
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import _checks
 from ._base import as_real
 from ._grid import Grid
-from ._spectral_1d import AbstractSpectralStepper1D, check_periodic_grid
+from ._spectral_1d import (
+    AbstractSpectralStepper1D,
+    check_periodic_grid,
+    spectral_arguments,
+)
 
 
 class SpectralAdvection1D(AbstractSpectralStepper1D):
@@ -27,14 +30,11 @@ class SpectralAdvection1D(AbstractSpectralStepper1D):
     - `grid`: a 1-D `Grid` of nodes or cells, an even number $N \ge 4$ of them.
     - `dt`: the step $h > 0$ (any size).
     - `beta`: the speed $\beta$.
-    - `contour_points`: unused by a linear PDE; kept for the shared interface
-        (static).
     """
 
     grid: Grid
     dt: Float[Array, ""]
     beta: Float[Array, ""]
-    contour_points: int = eqx.field(static=True)
     dealias = False
 
     def __init__(
@@ -42,19 +42,9 @@ class SpectralAdvection1D(AbstractSpectralStepper1D):
         grid: Grid,
         dt: Float[ArrayLike, ""],
         beta: Float[ArrayLike, ""],
-        *,
-        contour_points: int = 32,
     ):
-        owner = "SpectralAdvection1D"
-        check_periodic_grid(grid, owner)
-        if _checks.is_real(dt):
-            _checks.real("dt", dt, above=0.0, owner=owner)
-        self.grid = grid
-        self.dt = as_real(dt)
+        self.grid, self.dt, _ = spectral_arguments("SpectralAdvection1D", grid, dt)
         self.beta = as_real(beta)
-        self.contour_points = _checks.integer(
-            "contour_points", contour_points, minimum=4, owner=owner
-        )
 
     @staticmethod
     def max_dt(grid: Grid, beta: float | int) -> float:

@@ -35,7 +35,11 @@ from jaxtyping import Array, ArrayLike, Float
 from .. import _checks
 from ._base import as_real
 from ._grid import Grid
-from ._spectral_1d import AbstractSpectralStepper1D, check_periodic_grid
+from ._spectral_1d import (
+    AbstractSpectralStepper1D,
+    check_periodic_grid,
+    spectral_arguments,
+)
 
 
 class SpectralBurgers1D(AbstractSpectralStepper1D):
@@ -79,17 +83,12 @@ class SpectralBurgers1D(AbstractSpectralStepper1D):
         contour_points: int = 32,
     ):
         owner = "SpectralBurgers1D"
-        check_periodic_grid(grid, owner)
-        if _checks.is_real(dt):
-            _checks.real("dt", dt, above=0.0, owner=owner)
+        self.grid, self.dt, self.contour_points = spectral_arguments(
+            owner, grid, dt, contour_points
+        )
         if _checks.is_real(nu):
             _checks.real("nu", nu, minimum=0.0, owner=owner)
-        self.grid = grid
-        self.dt = as_real(dt)
         self.nu = as_real(nu)
-        self.contour_points = _checks.integer(
-            "contour_points", contour_points, minimum=4, owner=owner
-        )
 
     @staticmethod
     def max_dt(grid: Grid, u_max: float | int, *, cfl: float | int = 1.0) -> float:

@@ -38,10 +38,11 @@ class SinesRecipe(Recipe):
     """PDEBench's sines (optionally min-max normalised) through a stepper, on the
     stepper's grid.
 
-    With `file_grid` (a Fourier stepper on fewer cells than the file's,
-    `AbstractSpectralStepper1D`), $u_0$ is drawn and normalised on the file's
-    cells, truncated to the stepper's modes (`sciml.solvers.resample`), and the
-    frames are interpolated back onto the file's cells."""
+    When `file_grid` (the file's cells; default the stepper's) has more cells than
+    the stepper (a Fourier stepper, `AbstractSpectralStepper1D`), $u_0$ is drawn
+    and normalised on the file's cells, truncated to the stepper's modes
+    (`sciml.solvers.resample`), and the frames are interpolated back onto the
+    file's cells."""
 
     stepper: solvers.AbstractStepper
     initial: solvers.PDEBenchSines
@@ -55,9 +56,9 @@ class SinesRecipe(Recipe):
         u0 = self.initial(grid, key=key)
         if self.normalised:
             u0 = normalise(u0)
-        if self.file_grid is None:
-            return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps)}
         n, points = self.stepper.grid.shape[0], grid.shape[0]
+        if points == n:
+            return {"u": self.stepper.trajectory(u0, self.n_frames, self.substeps)}
         u0 = solvers.resample(jnp.fft.rfft(u0, axis=-1), grid, n)
         frames = self.stepper.trajectory(
             u0, self.n_frames, self.substeps, output_points=points

@@ -157,7 +157,7 @@ def generate_advection(
                 initial,
                 n_frames=nt,
                 substeps=1,
-                file_grid=None if grid.shape[0] == nx else file_grid,
+                file_grid=file_grid,
             )
 
     else:

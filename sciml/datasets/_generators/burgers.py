@@ -124,15 +124,8 @@ def generate_burgers(
         m = solvers.substeps(interval, max_dt, what=f"cfl={c}, n={grid.shape[0]}")
         settings |= {"dt": interval / m, "cfl": c, "spectral_nx": grid.shape[0]}
 
-        def make_recipe(file_grid):
-            stepper = solvers.SpectralBurgers1D(grid, interval / m, nu / math.pi)
-            return SinesRecipe(
-                stepper,
-                solvers.PDEBenchSines(),
-                n_frames=nt,
-                substeps=m,
-                file_grid=None if grid.shape[0] == nx else file_grid,
-            )
+        def make_stepper(file_grid):
+            return solvers.SpectralBurgers1D(grid, interval / m, nu / math.pi)
 
     else:
         max_dt = solvers.Burgers.max_dt(solvers.Grid(nx), nu, cfl=cfl)
@@ -140,11 +133,18 @@ def generate_burgers(
         m = solvers.substeps(interval, max_dt, what=f"{rule} with nu={nu}, nx={nx}")
         settings |= {"dt": interval / m, "cfl": cfl, "entropy_fix": entropy_fix}
 
-        def make_recipe(grid):
-            stepper = solvers.Burgers(grid, interval / m, nu, entropy_fix=entropy_fix)
-            return SinesRecipe(
-                stepper, solvers.PDEBenchSines(), n_frames=nt, substeps=m
-            )
+        def make_stepper(file_grid):
+            dt = interval / m
+            return solvers.Burgers(file_grid, dt, nu, entropy_fix=entropy_fix)
+
+    def make_recipe(file_grid):
+        return SinesRecipe(
+            make_stepper(file_grid),
+            solvers.PDEBenchSines(),
+            n_frames=nt,
+            substeps=m,
+            file_grid=file_grid,
+        )
 
     return write_sines(
         Path(out) / burgers_filename(nu, scheme),

@@ -109,16 +109,8 @@ def generate_reaction_diffusion(
         settings |= {"scheme": scheme, "cfl": c, "dt": interval / m}
         settings["spectral_nx"] = grid.shape[0]
 
-        def make_recipe(file_grid):
-            stepper = solvers.SpectralReactionDiffusion1D(grid, interval / m, nu, rho)
-            return SinesRecipe(
-                stepper,
-                solvers.PDEBenchSines(),
-                n_frames=nt,
-                substeps=m,
-                normalised=True,
-                file_grid=None if grid.shape[0] == nx else file_grid,
-            )
+        def make_stepper(file_grid):
+            return solvers.SpectralReactionDiffusion1D(grid, interval / m, nu, rho)
 
     else:
         c = 0.25 if cfl is None else cfl
@@ -126,15 +118,18 @@ def generate_reaction_diffusion(
         m = solvers.substeps(interval, max_dt, what=f"cfl={c} with nu={nu}, nx={nx}")
         settings |= {"scheme": scheme, "cfl": c, "dt": interval / m}
 
-        def make_recipe(grid):
-            stepper = solvers.ReactionDiffusion(grid, interval / m, nu, rho)
-            return SinesRecipe(
-                stepper,
-                solvers.PDEBenchSines(),
-                n_frames=nt,
-                substeps=m,
-                normalised=True,
-            )
+        def make_stepper(file_grid):
+            return solvers.ReactionDiffusion(file_grid, interval / m, nu, rho)
+
+    def make_recipe(file_grid):
+        return SinesRecipe(
+            make_stepper(file_grid),
+            solvers.PDEBenchSines(),
+            n_frames=nt,
+            substeps=m,
+            normalised=True,
+            file_grid=file_grid,
+        )
 
     return write_sines(
         Path(out) / reaction_diffusion_filename(nu, rho, scheme),
