@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from .. import _checks, integrators
 from ._order import asymptotic_window, fit_order, local_orders, plateau, richardson
@@ -157,6 +158,7 @@ def test(
     args=None,
     float64: bool = True,
     batch_dts: bool | None = None,
+    mesh: Mesh | None = None,
 ) -> ConvergenceReport:
     r"""Integrate a learned vector field over a sweep of step sizes, with one or more
     fixed-step solvers, and judge whether its error at `t1` falls at each solver's
@@ -208,6 +210,9 @@ def test(
     - `batch_dts`: vmap over the step sizes, or loop over them inside the compiled
       call (fewer steps). Default: vmap on an accelerator, loop on a CPU, where the
       quick benchmark measured the loop 3x faster warm.
+    - `mesh`: the devices the initial conditions are split over (a
+      `jax.sharding.Mesh` of this process's devices); default all local
+      devices. The verdicts do not depend on it.
 
     **Returns:** a `ConvergenceReport` (index it by solver name for a `SolverSweep`).
     """
@@ -221,7 +226,7 @@ def test(
             fields.append(_cast(true_vector_field, setup["dtype"]))
             _check_field(fields[1], y0s[0], args, "true vector field")
         results = [
-            sweep(fields, s, y0s, t1, dts, args, batch_dts=batch_dts)
+            sweep(fields, s, y0s, t1, dts, args, batch_dts=batch_dts, mesh=mesh)
             for s in setup["solvers"]
         ]
     return _report(setup, results)
@@ -246,6 +251,7 @@ def test_many(
     args=None,
     float64: bool = True,
     batch_dts: bool | None = None,
+    mesh: Mesh | None = None,
 ) -> list[ConvergenceReport]:
     r"""`test` for an ensemble of learned vector fields (e.g. seeds of one model),
     with one compiled sweep per solver for all members.
@@ -281,7 +287,7 @@ def test_many(
             _check_field(shared[0], y0s[0], args, "true vector field")
         per_solver = [
             sweep_many(stacked, s, y0s, t1, dts, args, shared=shared,
-                       batch_dts=batch_dts)
+                       batch_dts=batch_dts, mesh=mesh)
             for s in setup["solvers"]
         ]  # fmt: skip
     return [

@@ -14,7 +14,12 @@ a writer call; `chunk_source` turns the recipe into the chunk source
   the recipe over the chunk's keys: it compiles once per recipe structure and chunk
   shape, whatever the PDE parameters (they are array leaves of the recipe);
 - the next chunk is dispatched before the current one is copied to the host,
-  checked and written, so the device computes while the host writes.
+  checked and written, so the device computes while the host writes;
+- with several local devices (or a `mesh`), a chunk's samples are split over
+  them, each device running the same vmapped recipe on its share
+  (`jax.shard_map`); the chunk is rounded up to a multiple of the device count,
+  and since sample $i$ depends on its key only, the file is the one a single
+  device writes.
 """
 
 import abc
@@ -25,7 +30,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, Int, PRNGKeyArray
+
+from .. import _sharding
 
 Block = dict[str, np.ndarray]
 
@@ -60,12 +68,22 @@ class Recipe(eqx.Module):
         return block
 
 
+def _solve_samples(recipe: Recipe, key: PRNGKeyArray, index, inputs):
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+    return jax.vmap(recipe)(keys, inputs)
+
+
 @eqx.filter_jit
 def _solve_chunk(
-    recipe: Recipe, key: PRNGKeyArray, start: Int[Array, ""], inputs: Any, n: int
+    recipe: Recipe,
+    key: PRNGKeyArray,
+    start: Int[Array, ""],
+    inputs: Any,
+    n: int,
+    mesh: Mesh | None,
 ) -> dict[str, Array]:
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(start + jnp.arange(n))
-    return jax.vmap(recipe)(keys, inputs)
+    solve = _sharding.over_batch(_solve_samples, mesh, (False, False, True, True))
+    return solve(recipe, key, start + jnp.arange(n), inputs)
 
 
 def chunk_source(
@@ -75,6 +93,7 @@ def chunk_source(
     n_samples: int,
     chunk: int,
     float64: bool = False,
+    mesh: Mesh | None = None,
 ) -> Callable[..., Iterator[Any]]:
     """The chunk source `chunks(first=0)` of a recipe, for the writers.
 
@@ -86,6 +105,10 @@ def chunk_source(
     - `n_samples`: samples in the file.
     - `chunk`: samples per compiled call.
     - `float64`: run the recipe with float64 switched on.
+    - `mesh`: the devices a chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices, all its axes together);
+        default all local devices. `chunk` is rounded up to a multiple of their
+        count.
 
     **Returns:**
 
@@ -94,11 +117,13 @@ def chunk_source(
     """
     with jax.enable_x64(float64):
         built = recipe() if not isinstance(recipe, Recipe) else recipe
+    mesh = _sharding.local_mesh(mesh, owner="chunk_source")
+    chunk = _sharding.padded(chunk, mesh)
 
     def compute(start: int) -> dict[str, Array]:
         with jax.enable_x64(float64):
             inputs = jax.tree.map(jnp.asarray, built.inputs(start, chunk))
-            return _solve_chunk(built, key, jnp.asarray(start), inputs, chunk)
+            return _solve_chunk(built, key, jnp.asarray(start), inputs, chunk, mesh)
 
     def chunks(first: int = 0) -> Iterator[Any]:
         if first >= n_samples:

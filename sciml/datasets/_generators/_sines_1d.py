@@ -10,6 +10,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -106,6 +107,7 @@ def write_sines(
     n_samples: int,
     seed: int,
     chunk_size: int | None,
+    mesh: Mesh | None,
     float64: bool,
     params: dict[str, float],
     provenance: dict[str, Any],
@@ -120,6 +122,7 @@ def write_sines(
         n_samples=n_samples,
         chunk=chunk,
         float64=float64,
+        mesh=mesh,
     )
     return write(
         path,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -68,6 +69,7 @@ def generate_advection(
     spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] | None = None,
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 1-D advection file for speed $\beta$.
@@ -112,6 +114,9 @@ def generate_advection(
         float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
         the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk (the partial file `.{name}.partial` beside the output); see
         `sciml.datasets.write`.
@@ -180,6 +185,7 @@ def generate_advection(
         n_samples=n_samples,
         seed=seed,
         chunk_size=chunk_size,
+        mesh=mesh,
         float64=dtype == "float64",
         params={"beta": beta},
         provenance={"generator": "advection", "seed": seed, "params": settings},

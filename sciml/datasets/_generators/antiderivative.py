@@ -23,6 +23,7 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -72,6 +73,7 @@ def generate_antiderivative(
     m: int = 100,
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write the antiderivative data of DeepONet: $u$ and $s = \int_0^x u$ at $m$
@@ -96,6 +98,9 @@ def generate_antiderivative(
         points.
     - `dtype`: the arithmetic (float64 by default); the file is float32 either way.
     - `chunk_size`: samples per compiled call; the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -138,6 +143,7 @@ def generate_antiderivative(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     return write_fields(
         Path(out) / antiderivative_filename(length_scale),

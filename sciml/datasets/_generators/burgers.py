@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from jax.sharding import Mesh
+
 from ... import _checks, solvers
 from ._common import check_common, pdebench_number
 from ._sines_1d import SinesRecipe, check_sizes, spectral_grid, write_sines
@@ -39,6 +41,7 @@ def generate_burgers(
     spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 1-D Burgers file for the viscosity parameter $\nu$.
@@ -92,6 +95,9 @@ def generate_burgers(
         is float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
         the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -155,6 +161,7 @@ def generate_burgers(
         n_samples=n_samples,
         seed=seed,
         chunk_size=chunk_size,
+        mesh=mesh,
         float64=dtype == "float64",
         params={"Nu": nu},
         provenance={"generator": "burgers", "seed": seed, "params": settings},

@@ -26,6 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -92,6 +93,7 @@ def generate_burgers_grf(
     cfl: float | int = 1.0,
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write the Burgers data of PI-DeepONet: $u_t + u u_x = \nu u_{xx}$, periodic on
@@ -120,6 +122,9 @@ def generate_burgers_grf(
         (`SpectralBurgers1D.max_dt`).
     - `dtype`: the arithmetic (float64 by default); the file is float32 either way.
     - `chunk_size`: samples per compiled call; the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -194,6 +199,7 @@ def generate_burgers_grf(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     return write_fields(
         Path(out) / burgers_grf_filename(nu),

@@ -10,6 +10,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -118,6 +119,7 @@ def generate_darcy(
     maxiter: int = 5000,
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 2-D Darcy file, $-\nabla\cdot(a\nabla u) = \beta$ on $(0,1)^2$.
@@ -157,6 +159,9 @@ def generate_darcy(
     - `dtype`: the arithmetic of the solve (float64 by default); the file is
         float32 either way.
     - `chunk_size`: samples per compiled call (default about 16 MiB of float64).
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -225,6 +230,7 @@ def generate_darcy(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     x, y = grid.axes
     return write_fields(

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 import jax
+from jax.sharding import Mesh
 
 from ... import _checks, solvers
 from .._layouts import write_groups
@@ -30,6 +31,7 @@ def generate_diffusion_reaction_2d(
     rtol: float | int = 1e-6,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 2-D diffusion-reaction file `2D_diff-react_NA_NA.h5`.
@@ -59,6 +61,9 @@ def generate_diffusion_reaction_2d(
     - `dtype`: the arithmetic (float32 for speed, float64 for validation); the file
         is float32 either way.
     - `chunk_size`: samples per compiled call (default 64).
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -115,6 +120,7 @@ def generate_diffusion_reaction_2d(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     x, y = grid.axes
     return write_groups(

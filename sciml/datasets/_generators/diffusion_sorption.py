@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 import jax
+from jax.sharding import Mesh
 
 from ... import _checks, solvers
 from .._layouts import write_groups
@@ -31,6 +32,7 @@ def generate_diffusion_sorption(
     boundary: Literal["face", "pdebench"] = "face",
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's diffusion-sorption file `1D_diff-sorp_NA_NA.h5`.
@@ -60,6 +62,9 @@ def generate_diffusion_sorption(
     - `dtype`: the arithmetic of the stiff solve (float64 by default, which the
         tolerances assume); the file is float32 either way.
     - `chunk_size`: samples per compiled call (default 64).
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -114,6 +119,7 @@ def generate_diffusion_sorption(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     return write_groups(
         Path(out) / FILENAME,

@@ -22,6 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -98,6 +99,7 @@ def generate_fisher_sources(
     length_scale: float | int = 0.1,
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write one source-term family of the Fisher data of MT-DeepONet.
@@ -125,6 +127,9 @@ def generate_fisher_sources(
     - `length_scale`: of the initial GRF.
     - `dtype`: the arithmetic (float64 by default); the file is float32 either way.
     - `chunk_size`: samples per compiled call.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -197,6 +202,7 @@ def generate_fisher_sources(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     x = solvers.Grid(save_nx).axes[0]
     return write_fields(

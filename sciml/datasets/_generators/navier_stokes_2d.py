@@ -7,6 +7,7 @@ from typing import Any, Literal
 import equinox as eqx
 import jax
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -58,6 +59,7 @@ def generate_navier_stokes_2d(
     cfl: float | int = 0.5,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write 2-D vorticity trajectories $w(t_k, x, y)$ on the unit torus (HC-MoE data).
@@ -90,6 +92,9 @@ def generate_navier_stokes_2d(
         sub-step, in $(0, 0.5]$.
     - `dtype`: the solver's arithmetic; the file is float32 either way.
     - `chunk_size`: trajectories per compiled call.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -153,6 +158,7 @@ def generate_navier_stokes_2d(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     x = solvers.Grid((save, save), points="nodes").axes[0]
     return write(

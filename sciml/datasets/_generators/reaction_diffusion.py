@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from jax.sharding import Mesh
+
 from ... import _checks, solvers
 from ._common import check_common, pdebench_number
 from ._sines_1d import SinesRecipe, check_sizes, spectral_grid, write_sines
@@ -33,6 +35,7 @@ def generate_reaction_diffusion(
     spectral_nx: int | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write PDEBench's 1-D reaction-diffusion file for $(\nu, \rho)$.
@@ -77,6 +80,9 @@ def generate_reaction_diffusion(
         is float32 either way.
     - `chunk_size`: samples per compiled call (default about 2**25 output values);
         the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -140,6 +146,7 @@ def generate_reaction_diffusion(
         n_samples=n_samples,
         seed=seed,
         chunk_size=chunk_size,
+        mesh=mesh,
         float64=dtype == "float64",
         params={"Nu": nu, "rho": rho},
         provenance={

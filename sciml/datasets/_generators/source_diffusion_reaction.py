@@ -23,6 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import Array, PRNGKeyArray
 
 from ... import _checks, solvers
@@ -107,6 +108,7 @@ def generate_source_diffusion_reaction(
     substeps: int = 2,
     dtype: Literal["float32", "float64"] = "float64",
     chunk_size: int | None = None,
+    mesh: Mesh | None = None,
     resume: bool = False,
 ) -> Path:
     r"""Write the diffusion-reaction data of PI-DeepONet: a source $u(x)$ and the
@@ -135,6 +137,9 @@ def generate_source_diffusion_reaction(
     - `substeps`: ETDRK4 steps per frame.
     - `dtype`: the arithmetic (float64 by default); the file is float32 either way.
     - `chunk_size`: samples per compiled call; the output does not depend on it.
+    - `mesh`: the devices each chunk's samples are split over (a
+        `jax.sharding.Mesh` of this process's devices); default all local
+        devices. The file does not depend on it.
     - `resume`: continue an interrupted run of the same settings from its last
         finished chunk; see `sciml.datasets.write`.
 
@@ -210,6 +215,7 @@ def generate_source_diffusion_reaction(
         n_samples=n_samples,
         chunk=chunk,
         float64=dtype == "float64",
+        mesh=mesh,
     )
     return write_fields(
         Path(out) / source_diffusion_reaction_filename(d, k, length_scale),
