@@ -89,12 +89,14 @@ def write_results(
     - `timings`: `what`, `ours_s`, `peer`, `peer_s`, `ratio`, measured in one run.
     - `extra`: any further fields (settings, notes).
     - `packages`: extra package names whose versions to record (peers).
+    - `out_dir`: the folder of the `<scale>-<device>/` folders; default
+      `benchmarks/<benchmark>/results`, or `$SCIML_RESULTS_DIR/<benchmark>/results`
+      where that variable is set (`benchmarks/gpu.sh` sends a run's files there).
     """
     device = device_name()
     load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    out_dir = pathlib.Path(
-        out_dir or pathlib.Path(__file__).parent / benchmark / "results"
-    )
+    root = os.environ.get("SCIML_RESULTS_DIR") or pathlib.Path(__file__).parent
+    out_dir = pathlib.Path(out_dir or pathlib.Path(root) / benchmark / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
     data = {
         "benchmark": benchmark,

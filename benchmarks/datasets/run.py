@@ -71,6 +71,9 @@ SCALES = {
         n_navier_stokes_2d=32,
     ),
 }
+SCALES["smoke"] = dict(  # a check of the code path at tiny size (benchmarks/gpu.sh)
+    SCALES["quick"], n=2, n_memory=8, n_ref=1, n_diffusion_reaction_2d=1
+)
 T_END = 2.0
 MATCHED = 3.0  # a peer more accurate than ours by more than this is not "matched"
 

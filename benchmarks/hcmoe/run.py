@@ -199,6 +199,16 @@ SCALES = {
         experts=dict(counts=(1, 2, 4, 8, 16), steps=4000),
     ),
 }
+SCALES["smoke"] = dict(  # a check of the code path at tiny size (benchmarks/gpu.sh)
+    ds={**SCALES["quick"]["ds"], "nx": 32, "n_train": 4, "n_test": 2, "steps": 2,
+        "points": 100, "width": 8, "layers": 2, "loss_points": 200},
+    ns={**SCALES["quick"]["ns"], "nx": 16, "nt": 8, "n_train": 2, "n_test": 2,
+        "steps": 2, "points": 100, "width": 8, "modes": (4, 4, 4), "layers": 2,
+        "loss_points": 200},
+    scaling={**SCALES["quick"]["scaling"], "ds_nx": 32, "ds_points": (100, 200),
+             "ns_nx": 16, "ns_nt": 8, "ns_points": (100, 200), "rounds": 1},
+    experts=dict(counts=(1, 2), steps=2),
+)  # fmt: skip
 DS_FRAMES, DS_TRAIN_FRAMES, DS_T_END = 101, 81, 500.0
 NS_T_END, NS_NU = 5.0, 1e-4
 

@@ -73,6 +73,7 @@ def test_advection_file_is_the_exact_file(tmp_path, smooth):
     np.testing.assert_allclose(u[indices], exact[indices], atol=2e-6)
 
 
+@pytest.mark.slow  # 11 s; the stepper's exact-solution orders stay fast
 def test_reaction_diffusion_fv_converges_to_the_spectral_file(tmp_path, smooth):
     """nu = 0.02, rho = 2, t = 1/2, float64, the smooth samples: the 128-cell file
     solved on 32 and on 128 cells agree to 1e-6, and PDEBench's finite-volume

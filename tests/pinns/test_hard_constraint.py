@@ -258,6 +258,7 @@ def test_training_counts_and_skips_solves_that_do_not_converge():
     np.testing.assert_array_equal(before, after)
 
 
+@pytest.mark.slow  # 17 s of float64 solves; the exact adjoint's FD test stays fast
 def test_gauss_newton_adjoint_is_exact_where_the_residual_vanishes():
     # with as many points as functions and no ridge the residual reaches zero, so
     # J^T J is the whole Hessian; with a residual left the two gradients differ

@@ -74,6 +74,7 @@ def test_residual_of_source_diffusion_reaction():
     assert float(problem.residual(field, p)) == pytest.approx(want, rel=1e-5)
 
 
+@pytest.mark.slow  # 15 s of training; the zero-physics-loss test stays fast
 def test_physics_only_training_learns_the_antiderivative(getkey):
     xs = jnp.linspace(0.0, 1.0, 11)
     problem = lambda u: Antiderivative(u, xs)  # noqa: E731
