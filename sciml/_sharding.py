@@ -13,16 +13,15 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 
-def local_mesh(mesh: Mesh | None, *, owner: str) -> Mesh | None:
-    """`mesh`, or with `None` one axis `"data"` over this process's devices;
-    `None` when that is one device (nothing to split). A mesh with devices of
-    other processes is refused: the host reads every sample back."""
+def default_mesh(mesh: Mesh | None, devices: list, *, owner: str) -> Mesh | None:
+    """`mesh` if it is one, or with `None` one axis `"data"` over `devices` (None
+    when that is a single device: nothing to split, no placement cost)."""
     if mesh is None:
-        devices = jax.local_devices()
         return None if len(devices) == 1 else Mesh(np.array(devices), ("data",))
     if not isinstance(mesh, Mesh):
         raise TypeError(
@@ -30,6 +29,15 @@ def local_mesh(mesh: Mesh | None, *, owner: str) -> Mesh | None:
             f"{type(mesh).__name__}. Fix: e.g. "
             f"`jax.sharding.Mesh(jax.local_devices(), ('data',))`."
         )
+    return mesh
+
+
+def local_mesh(mesh: Mesh | None, *, owner: str) -> Mesh | None:
+    """`default_mesh` over this process's devices, `None` for one device. A mesh
+    with devices of other processes is refused: the host reads every row back."""
+    mesh = default_mesh(mesh, jax.local_devices(), owner=owner)
+    if mesh is None:
+        return None
     mine = set(jax.local_devices())
     if any(d not in mine for d in mesh.devices.flat):
         raise ValueError(
@@ -41,10 +49,9 @@ def local_mesh(mesh: Mesh | None, *, owner: str) -> Mesh | None:
     return None if mesh.size == 1 else mesh
 
 
-def padded(n: int, mesh: Mesh | None) -> int:
-    """`n` rounded up to a multiple of the mesh's device count."""
-    d = 1 if mesh is None else mesh.size
-    return -(-n // d) * d
+def _pad(x: Any, n: int) -> Any:
+    """`x` with its last row repeated up to `n` rows."""
+    return jnp.concatenate([x, jnp.repeat(x[-1:], n - x.shape[0], axis=0)])
 
 
 def over_batch(
@@ -56,9 +63,10 @@ def over_batch(
     """`fn(*args)` with the arguments flagged in `batched` split along their
     axis 0 over every axis of `mesh` and the others copied to each device; the
     output is joined along `out_axis` of every leaf. `fn` must treat the rows of
-    its batched arguments independently (a `vmap`), and their length must be a
-    multiple of the device count (`padded`). With no mesh, `fn` itself. Call it
-    inside `jit`; non-array leaves (an equinox module's functions) stay static."""
+    its batched arguments independently (a `vmap`); rows are padded up to a
+    multiple of the device count (repeating the last one) and the padding is cut
+    from the output. With no mesh, `fn` itself. Call it inside `jit`; non-array
+    leaves (an equinox module's functions) stay static."""
     if mesh is None:
         return fn
     rows = PartitionSpec(mesh.axis_names)
@@ -66,6 +74,14 @@ def over_batch(
 
     def split(*args: Any) -> Any:
         arrays, static = eqx.partition(args, eqx.is_array)
+        split_args = [a for a, b in zip(arrays, batched, strict=True) if b]
+        n = jax.tree.leaves(split_args)[0].shape[0]
+        whole = -(-n // mesh.size) * mesh.size
+        if whole != n:
+            arrays = tuple(
+                jax.tree.map(lambda x: _pad(x, whole), a) if b else a
+                for a, b in zip(arrays, batched, strict=True)
+            )
 
         def local(arrays):
             return fn(*eqx.combine(arrays, static))
@@ -77,6 +93,11 @@ def over_batch(
         mapped = jax.shard_map(
             local, mesh=mesh, in_specs=(specs,), out_specs=out, check_vma=False
         )
-        return mapped(arrays)
+        out_rows = mapped(arrays)
+        if whole == n:
+            return out_rows
+        return jax.tree.map(
+            lambda x: jax.lax.slice_in_dim(x, 0, n, axis=out_axis), out_rows
+        )
 
     return split

@@ -31,6 +31,35 @@ def no_typecheck():
         jaxtyping.config.update("jaxtyping_disable", False)
 
 
+@pytest.fixture
+def on_8_devices():
+    """Return `run(script, **env)`: run a Python script in a subprocess on 8
+    simulated CPU devices, from the repository root, with `env` added to its
+    environment; it must exit 0 and print "ok" last."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    def run(script: str, **env: str) -> None:
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={
+                **os.environ,
+                "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+                "JAX_PLATFORMS": "cpu",
+                **env,
+            },
+            cwd=pathlib.Path(__file__).parent.parent,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert out.stdout.strip().endswith("ok")
+
+    return run
+
+
 def pytest_configure(config):
     """One persistent XLA compilation cache for the whole run, shared by the xdist
     workers and new each run (so a run's time does not depend on an earlier one):

@@ -2,9 +2,6 @@
 devices of a mesh (`sciml._sharding`): on 8 simulated CPU devices, in a
 subprocess, the files and the verdicts are those of one device."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import diffrax
@@ -69,19 +66,8 @@ _SHARDED = textwrap.dedent(
 )
 
 
-def test_generation_and_sweep_match_one_device_on_8_simulated_devices():
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-        "JAX_PLATFORMS": "cpu",
-    }
-    root = os.path.dirname(os.path.dirname(__file__))
-    out = subprocess.run(
-        [sys.executable, "-c", _SHARDED], env=env, cwd=root,
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+def test_generation_and_sweep_match_one_device_on_8_simulated_devices(on_8_devices):
+    on_8_devices(_SHARDED)
 
 
 def test_a_mesh_must_be_a_mesh_of_this_process(tmp_path, no_typecheck):
@@ -98,7 +84,7 @@ def test_a_mesh_must_be_a_mesh_of_this_process(tmp_path, no_typecheck):
         )  # fmt: skip
 
 
-def test_padding_rounds_up_to_the_device_count():
+def test_a_one_device_mesh_is_no_split():
     mesh = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
-    assert _sharding.local_mesh(mesh, owner="t") is None  # one device: no split
-    assert _sharding.padded(5, None) == 5
+    assert _sharding.local_mesh(mesh, owner="t") is None
+    assert _sharding.over_batch(len, None, (True,)) is len

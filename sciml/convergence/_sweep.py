@@ -125,17 +125,6 @@ def _sweep_many_impl(members, shared, solver, y0s, dts, t1, args, batch_dts, mes
     )
 
 
-def _split_ics(y0s, mesh, owner: str):
-    """The mesh the initial conditions are split over and `y0s` padded to a
-    multiple of its devices (repeating the last one; the extra rows are dropped)."""
-    mesh = _sharding.local_mesh(mesh, owner=owner)
-    n = y0s.shape[0]
-    extra = _sharding.padded(n, mesh) - n
-    if extra:
-        y0s = jnp.concatenate([y0s, jnp.repeat(y0s[-1:], extra, axis=0)])
-    return mesh, y0s, n
-
-
 _sweep_jit = eqx.filter_jit(_sweep_impl)
 _sweep_many_jit = eqx.filter_jit(_sweep_many_impl)
 
@@ -184,7 +173,7 @@ def sweep(
     """
     y0s = jnp.asarray(y0s)
     dtype = y0s.dtype
-    mesh, y0s, n = _split_ics(y0s, mesh, "sweep")
+    mesh = _sharding.local_mesh(mesh, owner="sweep")
     out = _sweep_jit(
         tuple(fields),
         solver,
@@ -195,7 +184,7 @@ def sweep(
         jax.default_backend() != "cpu" if batch_dts is None else bool(batch_dts),
         mesh,
     )
-    return np.asarray(out)[:, :, :n]
+    return np.asarray(out)
 
 
 def sweep_many(
@@ -225,7 +214,7 @@ def sweep_many(
     """
     y0s = jnp.asarray(y0s)
     dtype = y0s.dtype
-    mesh, y0s, n = _split_ics(y0s, mesh, "sweep_many")
+    mesh = _sharding.local_mesh(mesh, owner="sweep_many")
     ys, shared_ys = _sweep_many_jit(
         members,
         tuple(shared),
@@ -237,5 +226,4 @@ def sweep_many(
         jax.default_backend() != "cpu" if batch_dts is None else bool(batch_dts),
         mesh,
     )
-    ys = np.asarray(ys)[:, :, :n]
-    return ys, None if shared_ys is None else np.asarray(shared_ys)[:, :, :n]
+    return np.asarray(ys), None if shared_ys is None else np.asarray(shared_ys)

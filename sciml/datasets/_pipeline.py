@@ -17,9 +17,8 @@ a writer call; `chunk_source` turns the recipe into the chunk source
   checked and written, so the device computes while the host writes;
 - with several local devices (or a `mesh`), a chunk's samples are split over
   them, each device running the same vmapped recipe on its share
-  (`jax.shard_map`); the chunk is rounded up to a multiple of the device count,
-  and since sample $i$ depends on its key only, the file is the one a single
-  device writes.
+  (`jax.shard_map`, a short last share padded); since sample $i$ depends on
+  its key only, the file is the one a single device writes.
 """
 
 import abc
@@ -107,8 +106,7 @@ def chunk_source(
     - `float64`: run the recipe with float64 switched on.
     - `mesh`: the devices a chunk's samples are split over (a
         `jax.sharding.Mesh` of this process's devices, all its axes together);
-        default all local devices. `chunk` is rounded up to a multiple of their
-        count.
+        default all local devices.
 
     **Returns:**
 
@@ -118,7 +116,6 @@ def chunk_source(
     with jax.enable_x64(float64):
         built = recipe() if not isinstance(recipe, Recipe) else recipe
     mesh = _sharding.local_mesh(mesh, owner="chunk_source")
-    chunk = _sharding.padded(chunk, mesh)
 
     def compute(start: int) -> dict[str, Array]:
         with jax.enable_x64(float64):

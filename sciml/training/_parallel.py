@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .. import _sharding
 from ._log import logger
 
 
@@ -21,16 +22,7 @@ def data_mesh(mesh: Mesh | None) -> Mesh | None:
     axis `"data"` over every device (every process's, after
     `start_distributed`); `None` when that is a single device (nothing to
     shard, and no placement cost)."""
-    if mesh is None:
-        devices = jax.devices()
-        return None if len(devices) == 1 else Mesh(np.array(devices), ("data",))
-    if not isinstance(mesh, Mesh):
-        raise TypeError(
-            f"fit: `mesh` must be a jax.sharding.Mesh or None, got "
-            f"{type(mesh).__name__}. Fix: e.g. "
-            f"`jax.sharding.Mesh(jax.devices(), ('data',))`."
-        )
-    return mesh
+    return _sharding.default_mesh(mesh, jax.devices(), owner="fit")
 
 
 def _put(x: Any, sharding: NamedSharding) -> jax.Array:

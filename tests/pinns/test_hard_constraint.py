@@ -1,9 +1,6 @@
 """`HardConstraint` / `HardConstraintMoE`: the solve, its implicit gradient, the
 expert split and its sharding."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import equinox as eqx
@@ -201,23 +198,8 @@ _SHARDED = textwrap.dedent(
 )
 
 
-def test_sharded_experts_match_one_device_on_8_simulated_devices():
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-        "JAX_PLATFORMS": "cpu",
-        "JAX_ENABLE_X64": "1",  # as the layer is meant to run
-    }
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    out = subprocess.run(
-        [sys.executable, "-c", _SHARDED],
-        env=env,
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+def test_sharded_experts_match_one_device_on_8_simulated_devices(on_8_devices):
+    on_8_devices(_SHARDED, JAX_ENABLE_X64="1")  # as the layer is meant to run
 
 
 def test_training_counts_and_skips_solves_that_do_not_converge():

@@ -129,19 +129,8 @@ _SHARDED = textwrap.dedent(
 )
 
 
-def test_sharded_fit_matches_one_device_on_8_simulated_devices():
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-        "JAX_PLATFORMS": "cpu",
-    }
-    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    out = subprocess.run(
-        [sys.executable, "-c", _SHARDED], env=env, cwd=root,
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+def test_sharded_fit_matches_one_device_on_8_simulated_devices(on_8_devices):
+    on_8_devices(_SHARDED)
 
 
 _TWO_PROCESSES = textwrap.dedent(
