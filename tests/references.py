@@ -16,6 +16,15 @@ def normal(key, shape, dtype=None):
     return flat_draw(jax.random.normal, key, shape, dtype=dtype or float)
 
 
+def uniform(key, shape, dtype=None, minval=0.0, maxval=1.0):
+    """`jax.random.uniform(key, shape, dtype, minval, maxval)`, bit for bit, drawn
+    flat (as `normal`)."""
+    return flat_draw(
+        jax.random.uniform, key, shape, dtype=dtype or float, minval=minval,
+        maxval=maxval,
+    )  # fmt: skip
+
+
 def batched_value_and_grad(loss):
     """`loss(args) -> (value, aux)` as one compiled `eqx.filter_vmap` of its value and
     gradient over a batch of `args` (e.g. solvers built by `eqx.filter_vmap` over

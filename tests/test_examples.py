@@ -1,7 +1,13 @@
 """The examples run, at tiny size, and `own_loop.py` is the README's code block (so
-the test that runs the README's blocks, tests/test_readme.py, runs it too, once)."""
+the test that runs the README's blocks, tests/test_readme.py, runs it too, once).
+
+The tiny runs of the examples that compile for more than about 8 s (each one's
+library code has its own tests) are behind `slow`; in `make test` every example
+still has its sciml names checked (`test_example_names_exist`), which is how an
+example most often rots: a renamed or moved function."""
 
 import ast
+import importlib
 import pathlib
 import re
 import runpy
@@ -14,6 +20,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # own_loop.py is the README's block, which tests/test_readme.py already runs
 RUN = [path for path in EXAMPLES if path.name != "own_loop.py"]
 SWITCH = 'TINY = "--tiny" in sys.argv'
+# tiny runs of 9 to 38 s of compilation each on a 2-core CPU (`make test-all`)
+SLOW = {"cape.py", "deeponet.py", "flax_interop.py", "fno_rollout.py",
+        "hard_constraints.py", "pinns.py", "solvers.py"}  # fmt: skip
 
 
 def _code(source: str) -> str:
@@ -47,7 +56,63 @@ def test_example_has_a_docstring_and_the_size_switch(path):
         assert SWITCH in source, f"{path.name} lacks the switch `{SWITCH}`"
 
 
-@pytest.mark.parametrize("path", RUN, ids=lambda p: p.name)
+def _sciml_references(tree: ast.Module) -> list[tuple[str, str]]:
+    """`(module, dotted name)` for each name an example takes from sciml: the
+    names it imports from sciml's modules, and the attribute chains it reads from
+    the sciml modules it binds (`sciml.pinns.PIG`, `operators.FNO`)."""
+    modules, refs = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "sciml":
+                    modules[a.asname or a.name.split(".")[0]] = (
+                        a.name if a.asname else "sciml"
+                    )
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "sciml"
+        ):
+            for a in node.names:
+                refs.append((node.module, a.name))
+                modules.setdefault(a.asname or a.name, f"{node.module}.{a.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            chain, inner = [], node
+            while isinstance(inner, ast.Attribute):
+                chain.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id in modules:
+                refs.append((modules[inner.id], ".".join(reversed(chain))))
+    return refs
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_names_exist(path):
+    """Every name an example takes from sciml exists (fast: nothing runs)."""
+    refs = _sciml_references(ast.parse(path.read_text()))
+    assert refs, f"{path.name} uses nothing from sciml"
+    for module, dotted in refs:
+        try:
+            obj = importlib.import_module(module)
+        except ModuleNotFoundError:  # `from sciml.x import y` bound y, a name
+            parent, _, name = module.rpartition(".")
+            obj = getattr(importlib.import_module(parent), name)
+        for part in dotted.split("."):
+            if not hasattr(obj, part) and isinstance(obj, type(importlib)):
+                try:  # a submodule its package's __init__ does not import
+                    importlib.import_module(f"{obj.__name__}.{part}")
+                except ModuleNotFoundError:
+                    pass
+            assert hasattr(obj, part), f"{path.name}: {module}.{dotted} is gone"
+            obj = getattr(obj, part)
+            if not isinstance(obj, type(importlib)) and not isinstance(obj, type):
+                break  # a function or value: its attributes are its own business
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=[pytest.mark.slow] * (p.name in SLOW)) for p in RUN],
+    ids=lambda p: p.name,
+)
 def test_example_runs_tiny(path, tmp_path, monkeypatch, capsys):
     """Run in this process (JAX is imported once for all), from an empty folder, as
     `python examples/NAME.py --tiny`; it must print what it found."""

@@ -9,25 +9,33 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
+from .._random import flat_draw
+
 _Model = TypeVar("_Model")
 
 
 def _glorot_normal(key, shape, fan_in, fan_out, dtype):
     std = math.sqrt(2.0 / (fan_in + fan_out))
-    return std * jax.random.normal(key, shape, dtype)
+    return std * flat_draw(jax.random.normal, key, shape, dtype=dtype)
 
 
 def _glorot_uniform(key, shape, fan_in, fan_out, dtype):
     bound = math.sqrt(6.0 / (fan_in + fan_out))
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return flat_draw(
+        jax.random.uniform, key, shape, dtype=dtype, minval=-bound, maxval=bound
+    )
 
 
 def _he_normal(key, shape, fan_in, fan_out, dtype):
-    return math.sqrt(2.0 / fan_in) * jax.random.normal(key, shape, dtype)
+    return math.sqrt(2.0 / fan_in) * flat_draw(
+        jax.random.normal, key, shape, dtype=dtype
+    )
 
 
 def _lecun_normal(key, shape, fan_in, fan_out, dtype):
-    return math.sqrt(1.0 / fan_in) * jax.random.normal(key, shape, dtype)
+    return math.sqrt(1.0 / fan_in) * flat_draw(
+        jax.random.normal, key, shape, dtype=dtype
+    )
 
 
 INITIALISATIONS: dict[str, Callable] = {

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
 from .._checks import choice, integer, real
+from .._random import flat_draw
 from ..metrics import relative_l2
 
 ACCUMULATIONS = ("per_step", "cumulative")
@@ -179,8 +180,8 @@ class RolloutLoss(eqx.Module):
                 f"got {u.shape}."
             )
         k_noise, k_param = jax.random.split(key)
-        noise = self.noise * jax.random.normal(
-            k_noise, (n_steps, *u[:, 0].shape), u.dtype
+        noise = self.noise * flat_draw(
+            jax.random.normal, k_noise, (n_steps, *u[:, 0].shape), dtype=u.dtype
         )
         step = jax.vmap(model)
         truth = jnp.moveaxis(u, 1, 0)  # (T + 1, B, C, *grid)
@@ -213,7 +214,11 @@ class RolloutLoss(eqx.Module):
 
     def _penalty(self, model, u0: Array, shape: tuple, key: PRNGKeyArray) -> Array:
         lo, hi = math.log(self.param_low), math.log(self.param_high)
-        lam = jnp.exp(jax.random.uniform(key, shape, u0.dtype, lo, hi))
+        lam = jnp.exp(
+            flat_draw(
+                jax.random.uniform, key, shape, dtype=u0.dtype, minval=lo, maxval=hi
+            )
+        )
 
         def norm(u, p):
             jac = jax.jacfwd(lambda q: model(u, q).next)(p)

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
+from .._random import flat_draw
+
 # Fourier modes kept for the periodic field: |k| <= _PERIODIC_MODES per axis.
 _PERIODIC_MODES = 15
 _PERIODIC_GRID = 2 * _PERIODIC_MODES + 2  # white-noise grid (32)
@@ -45,7 +47,12 @@ def se_factor(points: np.ndarray, length_scale: float | int) -> np.ndarray:
 def se_grf(factors: tuple[Array, ...], *, key: PRNGKeyArray) -> Float[Array, "*grid"]:
     """One unit-variance separable squared-exponential field on a 1-D or 2-D tensor
     grid, from the factors of `se_factor` (one per axis), in their dtype."""
-    z = jax.random.normal(key, tuple(f.shape[1] for f in factors), factors[0].dtype)
+    z = flat_draw(
+        jax.random.normal,
+        key,
+        tuple(f.shape[1] for f in factors),
+        dtype=factors[0].dtype,
+    )
     if len(factors) == 1:
         return factors[0] @ z
     return factors[0] @ z @ factors[1].T

@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 from .. import _checks
+from .._random import flat_draw
 from ._grf import periodic_grf_2d, periodic_kernel_spectrum, se_factor, se_grf
 from ._grid import Grid
 
@@ -232,7 +233,9 @@ class StandardNormal(AbstractInitialCondition):
         )
 
     def __call__(self, grid: Grid, *, key: PRNGKeyArray) -> Float[Array, " C *grid"]:
-        return jax.random.normal(key, (self.channels, *grid.shape), _default_float())
+        return flat_draw(
+            jax.random.normal, key, (self.channels, *grid.shape), dtype=_default_float()
+        )
 
 
 # ------------------------------------------------------ Gaussian random fields

@@ -140,14 +140,18 @@ def test_modified_deeponet(getkey, mixing):
     out = eqx.filter_jit(model.cartesian)(u, y)
     assert out.shape == (3, 5, 2)
     # each point's value depends on that point only
-    np.testing.assert_allclose(model(u[0], y[:2]), out[0, :2], rtol=1e-5, atol=1e-6)
-    grads = eqx.filter_grad(lambda m: jnp.sum(m.cartesian(u, y) ** 2))(model)
+    np.testing.assert_allclose(
+        eqx.filter_jit(model)(u[0], y[:2]), out[0, :2], rtol=1e-5, atol=1e-6
+    )
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m.cartesian(u, y) ** 2)))(
+        model
+    )
     assert all(
         np.all(np.isfinite(g)) for g in jax.tree.leaves(eqx.filter(grads, eqx.is_array))
     )
     if mixing == "cross":
         # the branch features vary with the point: not a product B T^T
-        b, t, _ = model.features(u[0], y)
+        b, t, _ = eqx.filter_jit(model.features)(u[0], y)
         assert b.shape[0] == 5 and float(jnp.std(b, axis=0).max()) > 0
 
 
@@ -177,5 +181,7 @@ def test_an_fno_branch_and_mionet_gradients(getkey):
     assert float(jnp.abs(grads.branch.head.weight).sum()) > 0
     mio = MIONet((4, 3), 1, latent=4, width=8, depth=1, key=getkey())
     inputs = (jax.random.normal(getkey(), (2, 4)), jax.random.normal(getkey(), (2, 3)))
-    g = eqx.filter_grad(lambda m: jnp.sum(m.cartesian(inputs, y) ** 2))(mio)
+    g = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m.cartesian(inputs, y) ** 2)))(
+        mio
+    )
     assert all(float(jnp.abs(b.layers[0].weight).sum()) > 0 for b in g.branches)

@@ -211,7 +211,11 @@ def test_unet_2d_matches_equinox_layers(getkey):
     np.testing.assert_allclose(ours, expected, rtol=2e-5, atol=2e-6)
 
 
-@pytest.mark.parametrize("grid", [(32,), (16, 8), (8, 4, 6)])
+@pytest.mark.parametrize(
+    "grid",  # 2-D and 3-D: 15 s of compilation (the 2-D model test covers 2-D)
+    [(32,), pytest.param((16, 8), marks=pytest.mark.slow),
+     pytest.param((8, 4, 6), marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_conv_forms_agree(getkey, grid):
     # XLA's convolution op and the stacked-tap matrix products: one layer, its
     # output and its gradients (weights and input), 1-D to 3-D

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import references
 
 from sciml.nn import MLP
 from sciml.pinns import _derivatives
@@ -250,7 +251,7 @@ class Tiny(eqx.Module):
 
     def __init__(self, d, key):
         k1, k2, k3, k4 = jax.random.split(key, 4)
-        self.mu = jax.random.uniform(k1, (2, 5, d), minval=-1.0, maxval=1.0)
+        self.mu = references.uniform(k1, (2, 5, d), minval=-1.0, maxval=1.0)
         self.sigma = jnp.full((2, 5, d), 0.5)
         self.w = jax.random.normal(k2, (2, 5))
         self.A = jax.random.normal(k3, (8, 2))
