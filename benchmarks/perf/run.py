@@ -288,7 +288,10 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
           f"{peak['source']}), {bytes_s / 1e9:.2f} GB/s "
           f"({bytes_s / peak['bytes_per_s']:.1%})", flush=True)  # fmt: skip
     profile = top_ops(one, batch, states["one step"], scale["profile_steps"])
-    for op in profile[:3]:
+    if profile["busy_ms_per_step"] is not None:
+        print(f"  profile: XLA operations busy {profile['busy_ms_per_step']:.3f} "
+              "ms/step", flush=True)  # fmt: skip
+    for op in profile["ops"][:3]:
         print(f"    {op['ms_per_step']:8.3f} ms/step  {op['op']}", flush=True)
     out = []
     for side in SIDES[1:]:
@@ -341,15 +344,18 @@ def device_peak() -> dict:
             "source": "measured peak (a 2048^2 matmul, a 256 MB add in place)"}  # fmt: skip
 
 
-def top_ops(step, batch, state, steps: int, top: int = 8) -> list[dict]:
-    """The profiler's view of `steps` calls of the compiled step: device time per
-    step of each XLA operation (thunk on a CPU, kernel on a GPU), largest first,
+def top_ops(step, batch, state, steps: int, top: int = 8) -> dict:
+    """The profiler's view of `steps` calls of the compiled step: `ops`, the device
+    time per step of each XLA operation (thunk on a CPU, kernel on a GPU), largest
+    first, and `busy_ms_per_step`, all operations' time per step (against the
+    step's time: the share spent outside XLA's operations, in dispatch and host
+    work),
     from the trace `jax.profiler` writes (`create_perfetto_trace`). Host-side
     events (Python, dispatch) are left out: their names are not XLA's. So are
     control flow's containers (`while`, `conditional`, `call`): their time is
     their bodies', whose operations are counted themselves."""
     if steps <= 0:
-        return []
+        return {"ops": [], "busy_ms_per_step": None}
     with tempfile.TemporaryDirectory() as folder:
         jax.profiler.start_trace(folder, create_perfetto_trace=True)
         for i in range(steps):
@@ -368,8 +374,9 @@ def top_ops(step, batch, state, steps: int, top: int = 8) -> list[dict]:
         ):
             total[e["name"]] += e.get("dur", 0.0)
             count[e["name"]] += 1
-    return [{"op": op, "ms_per_step": us / 1e3 / steps,
-             "calls_per_step": count[op] / steps} for op, us in total.most_common(top)]  # fmt: skip
+    ops = [{"op": op, "ms_per_step": us / 1e3 / steps,
+            "calls_per_step": count[op] / steps} for op, us in total.most_common(top)]  # fmt: skip
+    return {"ops": ops, "busy_ms_per_step": sum(total.values()) / 1e3 / steps}
 
 
 CONTAINER = re.compile(r"(while|cond|conditional|call)(\.|$)")

@@ -46,6 +46,7 @@ from ._grid import (
     grid_residual as grid_residual,
 )
 from ._hard_constraint import (
+    CONSTRAINT_LINEAR_SOLVES as CONSTRAINT_LINEAR_SOLVES,
     CONSTRAINT_SOLVERS as CONSTRAINT_SOLVERS,
     AbstractConstraint as AbstractConstraint,
     ConstraintInfo as ConstraintInfo,
@@ -73,6 +74,7 @@ from ._vorticity_constraint import VorticityConstraint as VorticityConstraint
 
 __all__ = [
     "CONDITION_ROWS",
+    "CONSTRAINT_LINEAR_SOLVES",
     "CONSTRAINT_SOLVERS",
     "DiffusionSorptionConstraint",
     "VorticityConstraint",

@@ -54,14 +54,19 @@ def net(n_basis=8, key=0, dim=1):
 
 
 def test_the_solve_meets_the_constraint_at_its_points():
+    # both linear solves of each solver step: the normal equations (default) and QR
     with jax.enable_x64(True):
         x = grid_1d()
-        layer = HardConstraint(net(), Cubic(), (64,), points=64, rtol=1e-10, atol=1e-10)
-        out = layer(x, 1.0, key=jax.random.key(1))
-        assert out.u.shape == (64,) and out.coefficients.shape == (1, 8)
-        assert bool(out.info.converged[0])
-        # every grid point sampled: u + u^3 = 1 everywhere, up to the ridge
-        np.testing.assert_allclose(out.u + out.u**3, 1.0, atol=1e-3)
+        outs = {}
+        for how in ("normal", "qr"):
+            layer = HardConstraint(net(), Cubic(), (64,), points=64, rtol=1e-10,
+                                   atol=1e-10, linear_solve=how)  # fmt: skip
+            out = outs[how] = layer(x, 1.0, key=jax.random.key(1))
+            assert out.u.shape == (64,) and out.coefficients.shape == (1, 8)
+            assert bool(out.info.converged[0])
+            # every grid point sampled: u + u^3 = 1 everywhere, up to the ridge
+            np.testing.assert_allclose(out.u + out.u**3, 1.0, atol=1e-3)
+        np.testing.assert_allclose(outs["normal"].u, outs["qr"].u, atol=1e-8)
 
 
 def _fd_check(ridge, points, rtol, atol_frac):
@@ -166,6 +171,8 @@ def test_bad_expert_counts_and_points_raise():
         HardConstraintMoE(net(), Cubic(), (64,), (4,), points=17)
     with pytest.raises(TypeError, match="AbstractConstraint"):
         HardConstraint(net(), lambda c: c, (64,), points=4)
+    with pytest.raises(ValueError, match="linear_solve"):
+        HardConstraint(net(), Cubic(), (64,), points=4, linear_solve="lu")
 
 
 def test_a_basis_of_the_wrong_shape_raises():
