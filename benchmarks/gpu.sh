@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every figure the results files owe a GPU, in one go on one GPU (about 11.5
+# Every figure the results files owe a GPU, in one go on one GPU (about 11.8
 # minutes of step budgets, under the 12 minutes a device session can spare).
 #
 #   benchmarks/gpu.sh                on the GPU machine, from the repository root
@@ -33,7 +33,8 @@
 #   datasets paper     generation times and errors (the H100 times are withdrawn)
 #   convergence paper  the sweep's GPU timings and the paper-scale verdicts
 #   operators quick    FNO / U-Net / CAPE step and rollout against the PyTorch peers
-#   perf quick         fused k-step loop, mesh overhead, FLOP/s and bytes/s vs peak
+#   perf quick         every model's step (papers' and large configurations): fused
+#                      k-step loop, mesh overhead, fraction of peak, profile
 #   deeponet-peers     DeepONet step and inference against DeepXDE
 #   pig quick          PIG and MLP PINN time per iteration
 #   hcmoe cpu          the scaling study (10^2..10^5 points) and the expert sweep
@@ -73,13 +74,13 @@ if [ "$TINY" = 1 ]; then
     step 300 pig --scale quick --problems klein_gordon --steps 20 --seeds 1
     step 300 hcmoe --scale smoke --parts scaling experts
 else
-    step 140 datasets --scale paper
-    step 130 convergence --scale paper
-    step 100 operators --scale quick
-    step 60 perf --scale quick
-    step 60 deeponet-peers --scale quick
-    step 80 pig --scale quick
-    step 120 hcmoe --scale cpu --parts scaling experts
+    step 130 datasets --scale paper
+    step 120 convergence --scale paper
+    step 90 operators --scale quick
+    step 150 perf --scale quick
+    step 50 deeponet-peers --scale quick
+    step 70 pig --scale quick
+    step 100 hcmoe --scale cpu --parts scaling experts
 fi
 
 echo "=== summary ($SECONDS s in all)"

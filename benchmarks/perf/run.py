@@ -16,7 +16,7 @@ profiler's largest operations.
     diffusion-sorption (`benchmarks/hcmoe`'s `quick` model: an FNO basis on
     the 101 x 128 grid, 4 experts, Levenberg-Marquardt, implicit backward; in
     float64, as its normal equations need);
-  - large (`size="large"`, fewer steps timed): a DeepONet of 512 functions x
+  - large (`size="large"`, fewer steps timed, no mesh side): a DeepONet of 512 functions x
     1000 points and 4 x 256, a 2-D FNO (batch 8, 128 x 128, width 64, 16 x 16
     modes: the configuration of the GPU bandwidth target), a 2-D U-Net at 128 x
     128 and PIG on flow mixing (4000 Gaussians, 27 000 points).
@@ -79,15 +79,17 @@ CONFIGS = {
         label="CAPE + FNO, 1-D: batch 50, 128 points, width 20, 12 modes, "
         "10-step rollout loss",
         model="cape", batch=50, grid=(128,), width=20, modes=12, t_train=10,
+        size="medium",
     ),
     "pig": dict(
         label="PIG, Helmholtz: 800 Gaussians, 10 000 interior points",
         model="pig", problem="helmholtz", gaussians=800, interior=10_000,
+        size="medium",
     ),
     "hcmoe-ds": dict(
         label="PI-HC-MoE, diffusion-sorption: batch 4, 101 x 128 grid, "
         "4 experts x 1000 points",
-        model="hcmoe", batch=4, size="large",
+        model="hcmoe", batch=4, size="medium",
     ),
     # large configurations: the FNO one is the GPU bandwidth target's (issue 14)
     "deeponet-large": dict(
@@ -109,24 +111,27 @@ CONFIGS = {
         size="large",
     ),
 }  # fmt: skip
-# per scale: the configurations, and the timing per size (the large steps take
-# about a second each on a 2-core CPU)
+# per scale: the configurations, and the timing per size (on a 2-core CPU a
+# medium step takes about half a second, a large one seconds); large steps skip
+# the one-device mesh side (its host cost is a tenth of a millisecond a step)
 SCALES = {
     "quick": dict(
         configs=tuple(CONFIGS),
         small=dict(rounds=5, steps=64, k=16),
-        large=dict(rounds=3, steps=8, k=4),
-        profile_steps=10,
+        medium=dict(rounds=3, steps=8, k=4),
+        large=dict(rounds=2, steps=4, k=2, sides=2),
+        profile_steps=3,
     ),
     "smoke": dict(
-        configs=("deeponet", "cape-fno-1d", "pig", "hcmoe-ds"),
+        configs=("deeponet", "cape-fno-1d", "pig", "hcmoe-ds", "fno-2d-large"),
         small=dict(rounds=2, steps=4, k=2),
-        large=dict(rounds=1, steps=2, k=2),
+        medium=dict(rounds=1, steps=2, k=2),
+        large=dict(rounds=1, steps=2, k=2, sides=2),
         profile_steps=2,
         shrink=True,  # each model at a toy size: checks the harness, times nothing
     ),
 }
-SIDES = ("one step", "k steps", "mesh (1 device)")
+ALL_SIDES = ("one step", "k steps", "mesh (1 device)")
 # the vendors' dense float32 peaks (FLOP/s without tensor cores; memory bytes/s):
 # the fraction of peak is given for these devices, by `jax.devices()[0].device_kind`
 PEAKS = {
@@ -243,13 +248,15 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
     model, loss, batch = build(cfg, key, shrink=scale.get("shrink", False))
     opt = optax.adam(1e-3)
     timing = scale[cfg.get("size", "small")]
+    sides = ALL_SIDES[: timing.get("sides", 3)]
     k, n = timing["k"], timing["steps"]
     one = make_step(loss, opt)
     placed = make_step(loss, opt)  # its own: other input shardings
     fused = make_step(loss, opt, steps_per_call=k)
     parallel = DataParallel(Mesh(np.array(jax.devices()[:1]), ("data",)))
-    states = {s: init_train_state(model, opt, key=key) for s in SIDES}
-    states["mesh (1 device)"] = parallel.replicate(states["mesh (1 device)"])
+    states = {s: init_train_state(model, opt, key=key) for s in sides}
+    if "mesh (1 device)" in states:
+        states["mesh (1 device)"] = parallel.replicate(states["mesh (1 device)"])
 
     def loop(side, state, start):
         if side == "k steps":
@@ -266,13 +273,14 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
         return state
 
     first = {}
-    for side in SIDES:  # warm-up: compile, then one timed-shape pass
+    for side in sides:  # warm-up: compile, then one timed-shape pass
         t0 = time.perf_counter()
         states[side] = loop(side, states[side], 0)
         first[side] = time.perf_counter() - t0
-    times = {s: [] for s in SIDES}
+    times = {s: [] for s in sides}
     for r in range(timing["rounds"]):
-        for side in SIDES[r % 3 :] + SIDES[: r % 3]:
+        turn = r % len(sides)
+        for side in sides[turn:] + sides[:turn]:
             t0 = time.perf_counter()
             states[side] = loop(side, states[side], n * (r + 1))
             times[side].append((time.perf_counter() - t0) / n)
@@ -281,7 +289,7 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
     flop_s, bytes_s = cost["flops"] / med["one step"], cost["bytes"] / med["one step"]
     load = [round(v, 2) for v in os.getloadavg()]
     print(f"{name} ({cfg['label']}), load {load}:", flush=True)
-    for side in SIDES:
+    for side in sides:
         print(f"  {side:16s} {med[side] * 1e3:8.3f} ms/step  "
               f"ratio {med[side] / med['one step']:.3f}", flush=True)  # fmt: skip
     print(f"  {flop_s / 1e9:.2f} GFLOP/s ({flop_s / peak['flop_per_s']:.1%} of "
@@ -294,7 +302,7 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
     for op in profile["ops"][:3]:
         print(f"    {op['ms_per_step']:8.3f} ms/step  {op['op']}", flush=True)
     out = []
-    for side in SIDES[1:]:
+    for side in sides[1:]:
         out.append({
             "what": f"{name}: {side}", "config": name, "label": cfg["label"],
             "size": cfg.get("size", "small"),
