@@ -45,6 +45,16 @@ def _ds_grid(nt=11, nx=16, dt=5.0):
     return t, x
 
 
+@eqx.filter_jit
+def _all_terms(constraint, u, u0, block):
+    """The terms of every row of the field `u` (one coefficient, 1), compiled once
+    per shape: run eagerly, this is some hundred small compilations."""
+    feats = constraint.fields((jnp.zeros_like(u), u[..., None]), u0)
+    shared = constraint.shared(feats, u0)
+    rows = {k: (o.reshape(-1), m.reshape(-1, 1)) for k, (o, m) in feats.items()}
+    return constraint.terms(jnp.ones(1, u.dtype), rows, shared, u0, block)
+
+
 def test_diffusion_sorption_terms_of_a_quadratic_field():
     with jax.enable_x64(True):
         constraint = DiffusionSorptionConstraint(dt=5.0)
@@ -52,23 +62,16 @@ def test_diffusion_sorption_terms_of_a_quadratic_field():
         a, b, c = 0.3, 1e-3, 0.2
         u = a + b * t + c * x**2
         u0 = jnp.full(16, 0.25)
-        field = (jnp.zeros_like(u), u[..., None])
-        feats = constraint.fields(field, u0)
-        shared = constraint.shared(feats, u0)
-        idx = jnp.arange(u.size)
-        rows = {
-            k: (o.reshape(-1)[idx], m.reshape(-1, 1)[idx])
-            for k, (o, m) in feats.items()
-        }
-        terms = constraint.terms(jnp.ones(1), rows, shared, u0, jnp.ones(u.shape, bool))
+        every = jnp.ones(u.shape, bool)
+        terms = _all_terms(constraint, u, u0, every)
         d, r = constraint.solver.d, constraint.solver.retardation(u)
         np.testing.assert_allclose(
             terms["pde"], (b - d / r * 2 * c).reshape(-1), rtol=1e-8
         )
         np.testing.assert_allclose(terms["ic"], (u[0] - 0.25) / 0.25, rtol=1e-10)
         # rows in time measured in T = 500 s: the PDE rows x 500, the rest alike
-        weighted = DiffusionSorptionConstraint(dt=5.0, pde_weight=500.0).terms(
-            jnp.ones(1), rows, shared, u0, jnp.ones(u.shape, bool)
+        weighted = _all_terms(
+            DiffusionSorptionConstraint(dt=5.0, pde_weight=500.0), u, u0, every
         )
         np.testing.assert_allclose(weighted["pde"], 500 * terms["pde"], rtol=1e-12)
         np.testing.assert_array_equal(weighted["left"], terms["left"])
@@ -94,11 +97,8 @@ def test_local_condition_rows_keep_only_an_experts_own():
         t, x = _ds_grid(nt=4, nx=8)
         u = 0.3 + 0 * t + 0 * x
         u0 = jnp.full(8, 0.1)
-        feats = constraint.fields((jnp.zeros_like(u), u[..., None]), u0)
-        shared = constraint.shared(feats, u0)
-        rows = {k: (o.reshape(-1), m.reshape(-1, 1)) for k, (o, m) in feats.items()}
         block = jnp.zeros((4, 8), bool).at[:, :4].set(True)  # the left half
-        terms = constraint.terms(jnp.ones(1), rows, shared, u0, block)
+        terms = _all_terms(constraint, u, u0, block)
         assert bool(jnp.all(terms["ic"][4:] == 0)) and bool(
             jnp.all(terms["ic"][:4] != 0)
         )
@@ -153,14 +153,15 @@ def test_vorticity_residual_vanishes_on_an_exact_solution():
     # is left is the time difference's error, of second order.
     with jax.enable_x64(True):
         constraint = VorticityConstraint(re=100.0)
+        loss = eqx.filter_jit(physics_loss)  # two compilations, not ~170 eager ops
         left = []
         for nt in (21, 41):
             w, X = _taylor_green(nt=nt, n=8, re=100.0)
             key = jax.random.key(0)
-            exact, _ = physics_loss(constraint, w, w[0], points=500, key=key)
+            exact, _ = loss(constraint, w, w[0], points=500, key=key)
             left.append(float(exact))
         t = jnp.linspace(0.0, 5.0, 41)[:, None, None]
-        wrong, _ = physics_loss(
+        wrong, _ = loss(
             constraint,
             w + 0.01 * t * jnp.cos(2 * jnp.pi * X),
             w[0],
@@ -209,10 +210,9 @@ def test_the_moe_layer_solves_diffusion_sorption():
         assert out.u.shape == (11, 16)
         assert bool(jnp.all(out.info.converged))
         key = jax.random.key(1)
-        before, _ = physics_loss(
-            layer.constraint, phi @ jnp.ones(6), u0, points=100, key=key
-        )
-        after, _ = physics_loss(layer.constraint, out.u, u0, points=100, key=key)
+        loss = eqx.filter_jit(physics_loss)  # one compilation for both
+        before, _ = loss(layer.constraint, phi @ jnp.ones(6), u0, points=100, key=key)
+        after, _ = loss(layer.constraint, out.u, u0, points=100, key=key)
         assert float(after) < 0.1 * float(before)
 
 
