@@ -127,6 +127,7 @@ def fixed_batch(
     }
 
 
+@eqx.filter_jit  # one compiled program per problem and model structure
 def residual_adaptive(
     problem: AbstractPDEProblem,
     model: Callable,
@@ -151,6 +152,9 @@ def residual_adaptive(
         default).
 
     **Returns:** `(n, d)` interior points, to use as the batch's `"interior"`.
+
+    Compiled (`eqx.filter_jit`): `n`, `pool`, `k` and `c` are static, so a new
+    value of one compiles anew; the model's weights are traced.
     """
     k_pool, k_pick = jax.random.split(key)
     candidates = problem.domain.sample(pool * n, key=k_pool)

@@ -57,11 +57,12 @@ def test_cartesian_paired_and_single_agree(getkey, strategy):
     )
     u = jax.random.normal(getkey(), (3, 6))
     y = jax.random.uniform(getkey(), (5, 2))
-    cart = model.cartesian(u, y)
+    cart = eqx.filter_jit(model.cartesian)(u, y)  # compiled: not op by op
     assert cart.shape == (3, 5, 2)
+    single = eqx.filter_jit(model)
     for i in range(3):
-        np.testing.assert_allclose(cart[i], model(u[i], y), rtol=1e-6, atol=1e-6)
-    paired = model.paired(u, y[:3])
+        np.testing.assert_allclose(cart[i], single(u[i], y), rtol=1e-6, atol=1e-6)
+    paired = eqx.filter_jit(model.paired)(u, y[:3])
     np.testing.assert_allclose(
         paired, cart[jnp.arange(3), jnp.arange(3)], rtol=1e-6, atol=1e-6
     )

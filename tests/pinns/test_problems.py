@@ -29,8 +29,9 @@ def _points(problem, n, seed=0):
 def test_exact_solution_has_zero_residual(problem):
     with jax.enable_x64(True):
         x = _points(problem, 64)
-        r = jax.vmap(lambda p: problem.residual(problem.exact, p))(x)
-        scale = max(1.0, float(jnp.max(jnp.abs(jax.vmap(problem.exact)(x)))))
+        # compiled: run op by op, a residual is tens of small compilations
+        r = jax.jit(jax.vmap(lambda p: problem.residual(problem.exact, p)))(x)
+        scale = max(1.0, float(jnp.max(jnp.abs(jax.jit(jax.vmap(problem.exact))(x)))))
         if isinstance(problem, problems.Helmholtz2D):
             scale *= (problem.a1**2 + problem.a2**2) * math.pi**2  # the size of q
         assert r.shape == (64,)
@@ -43,8 +44,8 @@ def test_exact_solution_meets_every_condition(problem):
         for i, cond in enumerate(problem.conditions):
             x = cond.points(problem.domain, 16, key=jax.random.key(i))
             assert bool(problem.domain.contains(x).all())
-            r = jax.vmap(
-                lambda p, c=cond: c.residual(problem.exact, p, problem.domain)
+            r = jax.jit(
+                jax.vmap(lambda p, c=cond: c.residual(problem.exact, p, problem.domain))
             )(x)
             assert float(jnp.max(jnp.abs(r))) < 1e-12, type(cond).__name__
 
@@ -78,7 +79,7 @@ def test_burgers_cole_hopf_solution():
         )
         r = jax.jit(jax.vmap(lambda p: b.residual(b.exact, p)))(pts)
         assert float(jnp.max(jnp.abs(r))) < 1e-6
-        slope = jax.grad(lambda x: b.exact(jnp.array([0.9, x])))(0.0)
+        slope = jax.jit(jax.grad(lambda x: b.exact(jnp.array([0.9, x]))))(0.0)
         assert float(slope) < -50  # the shock at x = 0 (about -100 at t = 0.9)
 
 
