@@ -12,6 +12,7 @@ import pathlib
 import re
 import runpy
 import sys
+import types
 
 import pytest
 
@@ -56,33 +57,49 @@ def test_example_has_a_docstring_and_the_size_switch(path):
         assert SWITCH in source, f"{path.name} lacks the switch `{SWITCH}`"
 
 
-def _sciml_references(tree: ast.Module) -> list[tuple[str, str]]:
-    """`(module, dotted name)` for each name an example takes from sciml: the
-    names it imports from sciml's modules, and the attribute chains it reads from
-    the sciml modules it binds (`sciml.pinns.PIG`, `operators.FNO`)."""
-    modules, refs = {}, []
+def _sciml_references(tree: ast.Module) -> list[str]:
+    """Each dotted sciml name an example uses: what it imports from sciml, and the
+    attribute chains it reads from those names (`sciml.pinns.PIG`, `operators.FNO`)."""
+    bound, refs = {}, []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.split(".")[0] == "sciml":
-                    modules[a.asname or a.name.split(".")[0]] = (
-                        a.name if a.asname else "sciml"
-                    )
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-            "sciml"
-        ):
-            for a in node.names:
-                refs.append((node.module, a.name))
-                modules.setdefault(a.asname or a.name, f"{node.module}.{a.name}")
+                    refs.append(a.name)  # `import sciml.x` binds `sciml`
+                    bound[a.asname or "sciml"] = a.name if a.asname else "sciml"
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] == "sciml":
+                for a in node.names:
+                    bound[a.asname or a.name] = f"{node.module}.{a.name}"
+                    refs.append(bound[a.asname or a.name])
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             chain, inner = [], node
             while isinstance(inner, ast.Attribute):
                 chain.append(inner.attr)
                 inner = inner.value
-            if isinstance(inner, ast.Name) and inner.id in modules:
-                refs.append((modules[inner.id], ".".join(reversed(chain))))
+            if isinstance(inner, ast.Name) and inner.id in bound:
+                refs.append(".".join([bound[inner.id], *reversed(chain)]))
     return refs
+
+
+def _exists(dotted: str) -> bool:
+    """Whether `dotted` (`sciml.a.b`) resolves, importing submodules on the way;
+    past a function or a value, attributes are that object's business."""
+    parts = dotted.split(".")
+    obj = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], start=2):
+        if isinstance(obj, types.ModuleType) and not hasattr(obj, part):
+            try:  # a submodule its package's __init__ does not import
+                importlib.import_module(".".join(parts[:i]))
+            except ModuleNotFoundError:
+                return False
+        if not hasattr(obj, part):
+            return False
+        obj = getattr(obj, part)
+        if not isinstance(obj, (types.ModuleType, type)):
+            return True
+    return True
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -90,22 +107,8 @@ def test_example_names_exist(path):
     """Every name an example takes from sciml exists (fast: nothing runs)."""
     refs = _sciml_references(ast.parse(path.read_text()))
     assert refs, f"{path.name} uses nothing from sciml"
-    for module, dotted in refs:
-        try:
-            obj = importlib.import_module(module)
-        except ModuleNotFoundError:  # `from sciml.x import y` bound y, a name
-            parent, _, name = module.rpartition(".")
-            obj = getattr(importlib.import_module(parent), name)
-        for part in dotted.split("."):
-            if not hasattr(obj, part) and isinstance(obj, type(importlib)):
-                try:  # a submodule its package's __init__ does not import
-                    importlib.import_module(f"{obj.__name__}.{part}")
-                except ModuleNotFoundError:
-                    pass
-            assert hasattr(obj, part), f"{path.name}: {module}.{dotted} is gone"
-            obj = getattr(obj, part)
-            if not isinstance(obj, type(importlib)) and not isinstance(obj, type):
-                break  # a function or value: its attributes are its own business
+    missing = [name for name in refs if not _exists(name)]
+    assert not missing, f"{path.name}: {missing} are gone"
 
 
 @pytest.mark.parametrize(

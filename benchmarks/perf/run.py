@@ -90,6 +90,7 @@ CONFIGS = {
         label="PI-HC-MoE, diffusion-sorption: batch 4, 101 x 128 grid, "
         "4 experts x 1000 points",
         model="hcmoe", batch=4, size="medium",
+        x64=True,  # the normal equations need float64 (benchmarks/hcmoe)
     ),
     # large configurations: the FNO one is the GPU bandwidth target's (issue 14)
     "deeponet-large": dict(
@@ -238,8 +239,7 @@ def _build_hcmoe(cfg, key, shrink):
 
 
 def run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
-    # the hard constraint's normal equations need float64 (benchmarks/hcmoe)
-    with jax.enable_x64(cfg["model"] == "hcmoe"):
+    with jax.enable_x64(cfg.get("x64", False)):
         return _run_config(name, cfg, scale, peak)
 
 
@@ -285,7 +285,9 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
             states[side] = loop(side, states[side], n * (r + 1))
             times[side].append((time.perf_counter() - t0) / n)
     med = {s: statistics.median(v) for s, v in times.items()}
-    cost = step_cost(one, batch(0), states["one step"])
+    # compiled once more, for its cost analysis and its operations' names
+    compiled = one.lower(batch(0), states["one step"]).compile()
+    cost = step_cost(compiled)
     flop_s, bytes_s = cost["flops"] / med["one step"], cost["bytes"] / med["one step"]
     load = [round(v, 2) for v in os.getloadavg()]
     print(f"{name} ({cfg['label']}), load {load}:", flush=True)
@@ -295,7 +297,9 @@ def _run_config(name: str, cfg: dict, scale: dict, peak: dict) -> list[dict]:
     print(f"  {flop_s / 1e9:.2f} GFLOP/s ({flop_s / peak['flop_per_s']:.1%} of "
           f"{peak['source']}), {bytes_s / 1e9:.2f} GB/s "
           f"({bytes_s / peak['bytes_per_s']:.1%})", flush=True)  # fmt: skip
-    profile = top_ops(one, batch, states["one step"], scale["profile_steps"])
+    profile = top_ops(
+        one, batch, states["one step"], scale["profile_steps"], op_names(compiled)
+    )
     if profile["busy_ms_per_step"] is not None:
         print(f"  profile: XLA operations busy {profile['busy_ms_per_step']:.3f} "
               "ms/step", flush=True)  # fmt: skip
@@ -352,13 +356,13 @@ def device_peak() -> dict:
             "source": "measured peak (a 2048^2 matmul, a 256 MB add in place)"}  # fmt: skip
 
 
-def top_ops(step, batch, state, steps: int, top: int = 8) -> dict:
-    """The profiler's view of `steps` calls of the compiled step: `ops`, the device
-    time per step of each XLA operation (thunk on a CPU, kernel on a GPU), largest
-    first, and `busy_ms_per_step`, all operations' time per step (against the
-    step's time: the share spent outside XLA's operations, in dispatch and host
-    work),
-    from the trace `jax.profiler` writes (`create_perfetto_trace`). Host-side
+def top_ops(step, batch, state, steps: int, names: set[str], top: int = 8) -> dict:
+    """The profiler's view of `steps` calls of the compiled step, from the trace
+    `jax.profiler` writes (`create_perfetto_trace`): `ops`, the device time per
+    step of each XLA operation (thunk on a CPU, kernel on a GPU) named in `names`
+    (`op_names`), largest first, and `busy_ms_per_step`, all operations' time
+    per step (against the step's time: the share spent outside XLA's operations,
+    in dispatch and host work). Host-side
     events (Python, dispatch) are left out: their names are not XLA's. So are
     control flow's containers (`while`, `conditional`, `call`): their time is
     their bodies', whose operations are counted themselves."""
@@ -372,7 +376,6 @@ def top_ops(step, batch, state, steps: int, top: int = 8) -> dict:
         jax.profiler.stop_trace()
         (trace,) = pathlib.Path(folder).rglob("*.trace.json.gz")
         events = json.loads(gzip.decompress(trace.read_bytes()))["traceEvents"]
-    names = _xla_op_names(step, batch(0), state)
     total, count = collections.Counter(), collections.Counter()
     for e in events:
         if (
@@ -390,16 +393,16 @@ def top_ops(step, batch, state, steps: int, top: int = 8) -> dict:
 CONTAINER = re.compile(r"(while|cond|conditional|call)(\.|$)")
 
 
-def _xla_op_names(step, batch, state) -> set[str]:
-    """The instruction names in the compiled step's optimised HLO."""
-    text = step.lower(batch, state).compile().as_text()
+def op_names(compiled) -> set[str]:
+    """The instruction names in a compiled step's optimised HLO."""
+    text = compiled.as_text()
     return set(re.findall(r"^\s*(?:ROOT )?%?([\w.\-]+) = ", text, flags=re.M))
 
 
-def step_cost(step, batch, state) -> dict:
-    """XLA's cost analysis (FLOPs, bytes accessed) of one compiled call of
-    `step`."""
-    analysis = step.lower(batch, state).compile().cost_analysis()
+def step_cost(compiled) -> dict:
+    """XLA's cost analysis (FLOPs, bytes accessed) of one call of a compiled
+    step (`step.lower(batch, state).compile()`)."""
+    analysis = compiled.cost_analysis()
     if isinstance(analysis, list):
         analysis = analysis[0]
     return {"flops": float(analysis.get("flops", 0.0)),

@@ -135,7 +135,7 @@ class HardConstraintOutput(NamedTuple):
     info: ConstraintInfo
 
 
-def _solver(name: str, rtol: float, atol: float, linear_solve: str = "normal"):
+def _solver(name: str, rtol: float, atol: float, linear_solve: str):
     linear = lx.Normal(lx.Cholesky()) if linear_solve == "normal" else lx.QR()
     if name == "levenberg_marquardt":
         return optx.LevenbergMarquardt(rtol=rtol, atol=atol, linear_solver=linear)
