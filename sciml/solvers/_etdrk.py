@@ -17,18 +17,18 @@ takes the whole circle.
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Inexact
+from jaxtyping import Array, ArrayLike, Float, Inexact
 
 
 def etdrk4_coefficients(
-    hl: Inexact[Array, " K"], h: Array, contour_points: int = 32
+    hl: Inexact[Array, "..."], h: Float[ArrayLike, ""], contour_points: int = 32
 ) -> tuple[Array, Array, Array, Array, Array, Array]:
     r"""The ETDRK4 coefficients $(E, E_2, Q, f_1, f_2, f_3)$ for the linear symbol
     times the step, $hL$, by Kassam and Trefethen's contour means (module docstring).
 
     **Arguments:**
 
-    - `hl`: $hL$ for every mode, real or complex.
+    - `hl`: $hL$ for every mode (any shape), real or complex.
     - `h`: the step $h$.
     - `contour_points`: $M$, the points on the upper half of each circle (the whole
         circle takes $2M$ when `hl` is complex).
@@ -75,3 +75,34 @@ def etdrk4_step(v: Array, coefficients, nonlinear) -> Array:
     c = e2 * a + q * (2 * nb - nv)
     nc = nonlinear(c)
     return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+
+
+def etdrk4_amplification(
+    hl: Inexact[ArrayLike, "..."],
+    hlam: Inexact[ArrayLike, "..."],
+    contour_points: int = 32,
+) -> Inexact[Array, "..."]:
+    r"""The factor $R(hL, h\lambda)$ by which one ETDRK4 step multiplies $v$ for the
+    test equation $v' = Lv + \lambda v$, $L$ integrated exponentially and
+    $\lambda v$ taken as the nonlinear term: $|R| \le 1$ is the step's
+    frozen-coefficient (von Neumann) stability, $\lambda$ the linearisation of the
+    nonlinear term about a frozen state (for Burgers' $-(u^2/2)_x$ at speed $u$,
+    $\lambda = -iuk$).
+
+    It is `etdrk4_step` itself, applied to $v = 1$ with the coefficients of a unit
+    step (`hl` and `hlam` carry $h$), so it is the amplification of the code that
+    runs, not of a separate formula.
+
+    **Arguments:**
+
+    - `hl`: $hL$, real or complex (broadcast against `hlam`).
+    - `hlam`: $h\lambda$.
+    - `contour_points`: as `etdrk4_coefficients`.
+
+    **Returns:**
+
+    $R$, complex, of the broadcast shape.
+    """
+    coefficients = etdrk4_coefficients(jnp.asarray(hl), 1.0, contour_points)
+    hlam = jnp.asarray(hlam)
+    return etdrk4_step(jnp.ones_like(hlam), coefficients, lambda w: hlam * w)

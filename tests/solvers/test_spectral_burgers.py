@@ -181,3 +181,49 @@ def test_new_parameters_do_not_recompile(batch):
         stepper_batch = eqx.filter_vmap(_stepper)(2 * batch.nus)
         (values, _), _ = _batched_value_and_grad((stepper_batch, batch.u0s))
     assert np.isfinite(values).all()
+
+
+def test_etdrk4_amplification_limits():
+    """The amplification of the step that runs: with no linear part it is RK4's
+    polynomial, with no nonlinear term the exponential (float64)."""
+    from sciml.solvers._etdrk import etdrk4_amplification
+
+    z = np.array([0.3j, -1.0 + 2.0j, 2.8j, -0.2])
+    hl = np.array([-0.5, -3.0, -40.0])
+    with jax.enable_x64(True):
+        rk4 = etdrk4_amplification(np.zeros_like(z.real), z)
+        exponential = etdrk4_amplification(hl, np.zeros(3, complex))
+    polynomial = 1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24
+    np.testing.assert_allclose(np.asarray(rk4), polynomial, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(exponential), np.exp(hl), rtol=1e-13)
+
+
+def test_stable_dt_is_the_frozen_coefficient_limit(no_typecheck):
+    """Without viscosity the limit is RK4's 2 sqrt 2 on the imaginary axis; with it
+    the limit is larger, every step below it amplifies no mode and 3 % above it one
+    does (the viscosity of the benchmark file, nu = 0.01 / pi, on 192 cells)."""
+    from sciml.solvers._etdrk import etdrk4_amplification
+
+    grid = solvers.Grid(192)
+    inviscid = solvers.SpectralBurgers1D.stable_dt(grid, 2.0, 0.0, safety=1.0)
+    rk4 = solvers.SpectralBurgers1D.max_dt(grid, 2.0, cfl=2 * np.sqrt(2))
+    assert inviscid == pytest.approx(rk4, rel=1e-6)
+    nu = 0.01 / np.pi
+    limit = solvers.SpectralBurgers1D.stable_dt(grid, 2.0, nu, safety=1.0)
+    assert limit > 1.2 * rk4
+    assert solvers.SpectralBurgers1D.stable_dt(grid, 2.0, nu) == pytest.approx(
+        0.9 * limit
+    )
+    k = 2 * np.pi * np.arange(1, 65)[:, None]
+    u = np.linspace(0.0, 2.0, 101)[None, :]
+
+    def worst(h):
+        with jax.enable_x64(True):
+            r = etdrk4_amplification(-h * nu * k**2, -1j * h * u * k)
+            return float(jnp.max(jnp.abs(r)))
+
+    assert max(worst(f * limit) for f in np.linspace(0.05, 1.0, 20)) <= 1 + 1e-8
+    assert worst(1.03 * limit) > 1 + 1e-4
+    assert solvers.SpectralBurgers1D.stable_dt(grid, 0.0, nu) == np.inf
+    with pytest.raises(ValueError, match="safety"):
+        solvers.SpectralBurgers1D.stable_dt(grid, 2.0, nu, safety=1.5)

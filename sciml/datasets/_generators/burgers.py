@@ -64,7 +64,12 @@ def generate_burgers(
       0 is the truncated series). The step keeps $\Delta t\,
       u_{\max} k_{\mathrm{cut}} \le c$ with $u_{\max} = 2$ (`cfl`, default
       `SPECTRAL_CFL` = 2.5, stable for the frozen-coefficient linearisation at any
-      $\nu$). Measured at $\nu = 0.01$ (`benchmarks/datasets`): 192 cells reach
+      $\nu$; with viscosity the limit is larger,
+      `sciml.solvers.SpectralBurgers1D.stable_dt` finds it: $c = 3.65$ at $\nu =
+      0.01$ on 192 cells, so `cfl=3.3` takes 3 steps a frame where 2.5 takes 4;
+      a stable step need not be an accurate one, and at larger $\nu$ the limit
+      grows faster than the time error allows). Measured at $\nu = 0.01$
+      (`benchmarks/datasets`): 192 cells reach
       $10^{-5}$ of PDEBench's 1024-cell solution at $t = 2$, and with viscosity
       larger steps stay stable (one step per PDEBench frame, $c \approx 8$, ran on
       the benchmark's samples): that is beyond the linear bound, so check such a
