@@ -191,3 +191,33 @@ def test_start_distributed_alone_is_a_no_op(monkeypatch):
     assert start_distributed() is False
     with pytest.raises(ValueError, match="needs the number of processes"):
         start_distributed("127.0.0.1:1")
+
+
+def test_a_one_device_mesh_places_on_the_device():
+    """`DataParallel` on a one-device mesh: every leaf on that device as a
+    `SingleDeviceSharding` (the same placement, less host time than a
+    `NamedSharding`), and a step on the placed batch and state is the step on the
+    unplaced ones."""
+    from jax.sharding import Mesh, SingleDeviceSharding
+
+    from sciml.training import DataParallel, init_train_state, make_step
+
+    device = jax.devices()[0]
+    parallel = DataParallel(Mesh(np.array([device]), ("data",)))
+    batch = _batches(1)[0]
+    placed = parallel.shard(batch)
+    model = Regressor(1, 8, key=jax.random.key(0))
+    opt = optax.adam(1e-2)
+    state = init_train_state(model, opt, key=jax.random.key(1))
+    # its own state: the step donates its input, and placing on the device the
+    # state is already on may keep its buffers
+    replicated = parallel.replicate(init_train_state(model, opt, key=jax.random.key(1)))
+    for leaf in jax.tree.leaves(placed) + param_leaves(replicated.model):
+        assert leaf.sharding == SingleDeviceSharding(device)
+    step = make_step(noisy_loss, opt)
+    got = step(placed, replicated)
+    ref = step(batch, state)
+    np.testing.assert_array_equal(got[1], ref[1])
+    pairs = zip(param_leaves(got[0].model), param_leaves(ref[0].model), strict=True)
+    for a, b in pairs:
+        np.testing.assert_array_equal(a, b)
