@@ -39,7 +39,7 @@ def _jax_side(cfg: dict, side: str):
     from . import _ours
 
     transform = "fft" if side.endswith("(fft)") else "auto"
-    conv = "xla" if side.endswith("(xla conv)") else "auto"
+    conv = "matmul" if side.endswith("(matmul conv)") else "auto"
     model, step, state, batch = _ours.build(
         cfg, transform=transform, conv=conv, bare=side.endswith("(base)")
     )

@@ -66,8 +66,10 @@ def _caption(s: dict, sources: str) -> str:
             "PDEBench's `UNet1d`/`UNet2d` (BatchNorm: batch statistics in the step, "
             "running ones in the rollout), one frame to the next, rollouts of "
             f"{steps} steps; the same parameters (GroupNorm's affine weights for "
-            'BatchNorm\'s). `sciml (xla conv)`: the same U-Net with `conv="xla"` '
-            "(XLA's convolution op), its step only. "
+            "BatchNorm's); ours runs XLA's convolution op (`conv=\"auto\"`), "
+            '`sciml (matmul conv)` is the same U-Net with `conv="matmul"` (the '
+            "stacked taps times the flattened kernel, the default before "
+            "`canonical_conv`), its step only. "
             if unet
             else ""
         )

@@ -18,9 +18,9 @@ same parameter counts, interleaved (issue 12 §1).
   work per block matches PDEBench's BatchNorm; the default `norm="none"` does
   less) against PDEBench's `UNet1d` / `UNet2d` (MIT) imported unchanged,
   BatchNorm in training mode for the step, in evaluation mode for the rollout
-  (as PDEBench evaluates); also `conv="xla"` (XLA's convolution op, the
-  step only: inside a scan it is 40x to 80x slower on XLA:CPU) as a row of its
-  own. The step maps one frame to the next; the rollout
+  (as PDEBench evaluates). Ours runs XLA's convolution op with canonical
+  derivatives (`conv="auto"`); `conv="matmul"` (the stacked-tap products), the
+  step only, is a row of its own. The step maps one frame to the next; the rollout
   feeds each output back in (`sciml.operators.rollout`, a rolled `lax.scan`;
   a Python loop in torch). neuraloperator has no U-Net: PDEBench is the only
   peer.
@@ -101,10 +101,9 @@ SCALES = {
     "smoke": dict(rounds=2, reps=1, configs=tuple(CONFIGS)),
 }
 SIDES = ("sciml", "sciml (fft)", "PDEBench", "neuraloperator")
-# "sciml (xla conv)": conv="xla", step only (inside the rollout's scan XLA:CPU's
-# convolution op runs 40x to 80x slower; see sciml.operators._unet.conv)
-UNET_SIDES = ("sciml", "sciml (xla conv)", "PDEBench")
-STEP_ONLY = ("sciml (xla conv)",)
+# "sciml (matmul conv)": conv="matmul" (the stacked-tap products), step only
+UNET_SIDES = ("sciml", "sciml (matmul conv)", "PDEBench")
+STEP_ONLY = ("sciml (matmul conv)",)
 # "sciml" is the CAPE-conditioned model there; "sciml (base)" the bare one
 CAPE_SIDES = ("sciml", "sciml (base)", "PDEBench")
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import choice, integer
-from ._layout import same_conv
+from ._layout import canonical_conv, same_conv
 from ._uniform import shaped, uniform_init
 
 UNET_NORMS = ("none", "group")
@@ -14,36 +14,23 @@ UNET_CONVS = ("auto", "matmul", "xla")
 LEVELS = 4  # encoder levels, each followed by a 2x max pooling
 
 
-def xla_conv(layer: eqx.nn.Conv, h: Float[Array, "*grid cin"]) -> Array:
-    """`layer` (stride 1, odd kernel, "same" zero padding) as XLA's convolution op
-    on a channels-last field (`NWC` / `NHWC` / `NDHWC`, kernel `*k, cin, cout`)."""
-    d = h.ndim - 1
-    w = jnp.moveaxis(layer.weight, (0, 1), (-1, -2))  # (*kernel, cin, cout)
-    axes = "WHD"[:d]
-    out = jax.lax.conv_general_dilated(
-        h[None], w, (1,) * d, "SAME",
-        dimension_numbers=(f"N{axes}C", f"{axes}IO", f"N{axes}C"),
-    )[0]  # fmt: skip
-    return out if layer.bias is None else out + layer.bias.reshape(-1)
-
-
 def conv(layer: eqx.nn.Conv, h: Float[Array, "*grid cin"], how: str) -> Array:
     """`layer` (an `eqx.nn.Conv`, stride 1, odd kernel, "same" zero padding)
     applied to a channels-last field `(*grid, cin)`, either as XLA's convolution
-    op (`how="xla"`) or as matrix products over the stacked taps (`"matmul"`,
-    `same_conv`). `"auto"` is `"matmul"` on the CPU and `"xla"` elsewhere.
+    op with its derivatives in canonical form (`how="xla"` or `"auto"`:
+    `canonical_conv`) or as matrix products over the stacked taps (`"matmul"`,
+    `same_conv`).
 
-    Why (XLA:CPU, jax 0.10.2, batch 16, measured): in a plain program the
-    convolution op is about 2x faster forward and backward than the tap matrix
-    products (64 x 64 x 32 channels: 40 against 90 ms), but inside a loop
-    (`lax.scan`, `while`) it is 40x to 80x slower (two steps of the same
-    layer: 3.4 s against 0.15 s), and a rollout, a curriculum or a fused
-    k-step training loop is one. A model cannot tell at trace time whether it
-    is inside a loop, so the CPU default is the form that is fast in both;
-    choose `"xla"` for a CPU program with no loop around the model."""
-    if how == "xla" or (how == "auto" and jax.default_backend() != "cpu"):
-        return xla_conv(layer, h)
-    return same_conv(layer, h)
+    Measured (XLA:CPU, jax 0.10.2, batch 16): the convolution op is about 2x
+    faster forward and backward than the tap products (64 x 64 x 32 channels: 40
+    against 90 ms), and with `canonical_conv`'s derivatives it stays so inside a
+    loop (JAX's own transposed convolutions ran 40x to 80x slower there). The
+    whole 2-D U-Net step of the operators benchmark: see docs/operators.md."""
+    if how == "matmul":
+        return same_conv(layer, h)
+    w = jnp.moveaxis(layer.weight, (0, 1), (-1, -2))  # (*kernel, cin, cout)
+    out = canonical_conv(h[None], w)[0]
+    return out if layer.bias is None else out + layer.bias.reshape(-1)
 
 
 def up_conv(layer: eqx.nn.ConvTranspose, h: Float[Array, "*grid cin"]) -> Array:
@@ -63,19 +50,27 @@ def up_conv(layer: eqx.nn.ConvTranspose, h: Float[Array, "*grid cin"]) -> Array:
 
 def group_norm(layer: eqx.nn.GroupNorm, h: Float[Array, "*grid c"]) -> Array:
     r"""`layer` (an `eqx.nn.GroupNorm` with its channelwise affine map) on a
-    channels-last field: mean $\mu_g$ and variance $\sigma_g^2$ (two passes) over
-    the grid and each group's channels, then one channelwise affine map
-    $h\, s + (\beta - \mu\, s)$ with $s = \gamma / \sqrt{\sigma^2 + \epsilon}$,
-    whose backward pass is a few channel vectors: 1.4x to 2.4x faster forward and
-    backward on XLA:CPU than normalising the grouped field and scaling it
-    (measured, batch 16, 64 x 64 x 32 to 16 x 16 x 128)."""
+    channels-last field: mean $\mu_g$ and variance
+    $\sigma_g^2 = \max(0,\, \overline{h^2} - \mu_g^2)$ over the grid and each
+    group's channels, then one channelwise affine map $h\, s + (\beta - \mu\, s)$
+    with $s = \gamma / \sqrt{\sigma^2 + \epsilon}$.
+
+    Why this form (XLA:CPU, batch 16, measured): the two moments are independent
+    reductions of $h$, which the compiler runs in one pass; the two-pass variance
+    $\overline{(h - \mu)^2}$ runs its second reduction over a broadcast of the
+    mean, 6x slower forward on 64 x 64 x 32 (5 against 0.8 ms), and normalising
+    the grouped field before scaling it made the backward pass 1.4x to 2.4x
+    slower than this affine map, whose gradient is a few channel vectors. The
+    one-pass variance is Flax's `GroupNorm` default (`use_fast_variance`); in
+    float32 it loses digits only where a group's mean is far above its spread,
+    which the clamp at 0 keeps from going negative."""
     *grid, c = h.shape
     k = c // layer.groups
     g = h.reshape(-1, layer.groups, k)
-    mean = g.mean((0, 2), keepdims=True)
-    var = jnp.mean((g - mean) ** 2, (0, 2))
+    mean = g.mean((0, 2))
+    var = jnp.maximum(jnp.mean(g * g, (0, 2)) - mean**2, 0.0)
     scale = jnp.repeat(jax.lax.rsqrt(var + layer.eps), k) * layer.weight
-    return h * scale + (layer.bias - jnp.repeat(mean.reshape(-1), k) * scale)
+    return h * scale + (layer.bias - jnp.repeat(mean, k) * scale)
 
 
 def max_pool(h: Float[Array, "*grid c"]) -> Array:
@@ -156,12 +151,12 @@ class UNet(eqx.Module):
     - `norm`: `"none"` or `"group"` (see [D] above).
     - `groups`: with `norm="group"`, the number of groups of a block with $c$
       channels is `min(groups, c)`; it must divide $c$.
-    - `conv`: how the 3-point convolutions run, `"auto"` (default: `"matmul"` on
-      the CPU, `"xla"` on other backends), `"matmul"` (matrix products over the
-      stacked taps) or `"xla"` (XLA's convolution op). On the CPU `"xla"` makes a
-      plain training step about 1.5x faster but a loop around the model (a
-      `lax.scan` rollout) 40x to 80x slower: see `conv` in this module. The
-      weights and the result are the same either way.
+    - `conv`: how the 3-point convolutions run, `"auto"` (default) or `"xla"`:
+      XLA's convolution op, whose derivatives are written in the canonical form
+      that stays fast inside loops on XLA:CPU (`canonical_conv`); or
+      `"matmul"`: matrix products over the stacked taps, slower on every shape
+      measured, kept as the reference form. The weights and the result are the
+      same either way.
     - `key`: PRNG key (equinox's default initialisation, uniform in
       $\pm 1/\sqrt{\text{fan-in}}$, from one flat draw: see `uniform_init`).
 
