@@ -140,32 +140,23 @@ def canonical_conv(
     return canonical_conv_p.bind(x, w)
 
 
-DENSE_DEPTHWISE_LIMIT = 256
-"""`depthwise_conv` runs as a dense convolution while taps x channels is at most
-this, and as a weighted sum of shifted copies above it."""
-
-
 def depthwise_conv(conv: eqx.nn.Conv, v: Float[Array, "*grid cin"]) -> Array:
     """A depthwise "same" convolution (`groups = cin`, `cout = m * cin`) on a
     channels-last field: output channel `m * g + j` filters input channel `g`, as in
-    PyTorch's grouped convolution.
+    PyTorch's grouped convolution, as the weighted sum of shifted copies.
 
-    Two forms, chosen by size (XLA:CPU, batch 16, measured): the dense
-    convolution with the block-diagonal kernel (`cin` times the arithmetic, but
-    one matrix product forward and backward: in 1-D, 5 taps x 32 channels, the
-    training step's depthwise part ran about 4x faster than the other form), or
-    the weighted sum of shifted copies (in 2-D, 25 taps x 32 channels, the dense
-    form's arithmetic dominates: 67 against 10 ms forward, 94 against 79 ms
-    forward and backward). XLA's grouped convolution op took 5.4 s forward and
-    backward there."""
+    Why this form (XLA:CPU, measured): XLA's grouped convolution op took 5.4 s
+    forward and backward (2-D, batch 16, 25 taps x 32 channels). The dense
+    convolution with the block-diagonal kernel does `cin` times the arithmetic
+    in one matrix product: in 2-D 67 against 10 ms forward; in 1-D (CAPE's
+    benchmark setting, batch 50, 128 points, 5 taps x 32 channels) it trained
+    9 % faster (CAPE-FNO step 36 against 39 ms) but made CAPE's forward 1.6x
+    slower (2.9 against 1.8 ms), and with it a rollout: CAPE added 21 % to the
+    base FNO's rollout time, 9 % with this form. Inference is the cost CAPE is
+    judged by (issue 12), so this is the one form."""
     cout, _, *kernel = conv.weight.shape
     cin = v.shape[-1]
     w = conv.weight.reshape(cin, cout // cin, -1)  # (cin, m, T)
-    shifts = _shifts(v, tuple(kernel))
-    if len(shifts) * cin <= DENSE_DEPTHWISE_LIMIT:
-        dense = jnp.einsum("gjt,gh->thgj", w, jnp.eye(cin, dtype=w.dtype))
-        out = jnp.concatenate(shifts, axis=-1) @ dense.reshape(-1, cout)
-    else:
-        out = sum(s[..., None] * w[..., t] for t, s in enumerate(shifts))
-        out = out.reshape(*v.shape[:-1], cout)
+    out = sum(s[..., None] * w[..., t] for t, s in enumerate(_shifts(v, tuple(kernel))))
+    out = out.reshape(*v.shape[:-1], cout)
     return out if conv.bias is None else out + conv.bias.reshape(-1)
